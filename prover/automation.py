@@ -1,0 +1,128 @@
+"""A real model-free policy: the prover's automation tactics with fixed priors.
+
+This is the baseline every learned policy must beat, and what runs when no model is
+configured. The priors are hand-set weights (made into log-probabilities), and a few cheap
+reads of the goal text decide which tactics apply: ``intros`` only under a binder,
+``split`` only on a conjunction, ``destruct`` on the hypotheses that hold one, and so on.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prover.policy import Candidate, dedupe_and_sort, normalize_priors
+from search.types import ProofState, ProverKind, Theorem
+
+#: Tactics that close (or try to close) a goal outright, with prior weights.
+COQ_CLOSERS: dict[str, float] = {
+    "lia": 10, "nia": 6, "lra": 8, "nra": 5, "field": 3, "ring": 4, "reflexivity": 3,
+    "auto": 3, "easy": 3, "intuition": 2, "congruence": 2, "tauto": 1, "trivial": 1,
+    "vm_compute; reflexivity": 1, "field_simplify; lra": 2, "ring_simplify; lra": 1,
+    "simpl; lia": 2, "intuition lia": 2, "intuition lra": 2,
+}  # fmt: skip
+
+LEAN_CLOSERS: dict[str, float] = {
+    "linarith": 10, "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b)]": 3, "nlinarith": 6,
+    "norm_num": 10, "omega": 8, "simp": 5, "decide": 2, "ring": 4, "field_simp": 3,
+    "positivity": 3, "aesop": 3, "tauto": 1, "rfl": 2,
+}  # fmt: skip
+
+_HYP = re.compile(r"^\s*([A-Za-z_][\w']*(?:, [A-Za-z_][\w']*)*) : (.*)$")
+_R_HINTS = re.compile(r"\bR\b|\bRabs\b|\bsqrt\b|\bINR\b|\bIZR\b|\bln\b|\bexp\b|\bPI\b")
+_ZN_HINTS = re.compile(r"\bnat\b|\bZ\b|\bN\b|\bmod\b|\bZ\.|\bNat\.")
+_DEF = re.compile(r"^\s*(?:Definition|Fixpoint)\s+([A-Za-z_][\w']*)", re.MULTILINE)
+
+
+def _split_goal(goal: str) -> tuple[list[tuple[str, str]], str]:
+    """(hypotheses as (name, type) pairs, conclusion) from a printed Coq goal."""
+    if "====" not in goal:
+        return [], goal.strip()
+    hyps_text, conclusion = goal.split("============================", 1)
+    hyps: list[tuple[str, str]] = []
+    for line in hyps_text.splitlines():
+        match = _HYP.match(line)
+        if match:
+            for name in match.group(1).split(", "):
+                hyps.append((name, match.group(2)))
+        elif hyps and line.strip():
+            name, typ = hyps[-1]
+            hyps[-1] = (name, typ + " " + line.strip())
+    return hyps, " ".join(conclusion.split())
+
+
+def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
+    """Prior weights of the Coq automation tactics for the first goal of ``state``."""
+    hyps, conclusion = _split_goal(state.goals[0] if state.goals else "")
+    weights = dict(COQ_CLOSERS)
+    text = state.text
+    real = bool(_R_HINTS.search(text))
+    integral = bool(_ZN_HINTS.search(text))
+    for tactic in ("lra", "nra", "field", "field_simplify; lra", "ring_simplify; lra"):
+        weights[tactic] *= 3.0 if real else 0.3
+    for tactic in ("lia", "nia", "simpl; lia", "intuition lia"):
+        weights[tactic] *= 3.0 if integral and not real else 0.5
+    if conclusion.startswith("forall") or "->" in conclusion or conclusion.startswith("~"):
+        weights["intros"] = 30
+    if "/\\" in conclusion or "<->" in conclusion:
+        weights["split"] = 12
+        weights["repeat split"] = 4
+    if "\\/" in conclusion:
+        weights["left"] = 3
+        weights["right"] = 3
+    for name, typ in hyps:
+        if "/\\" in typ or "\\/" in typ or typ.startswith("exists"):
+            weights[f"destruct {name}"] = 8
+        if re.match(r"^[A-Za-z_][\w']* = ", typ) or re.search(r" = [A-Za-z_][\w']*$", typ):
+            weights["subst"] = 5
+        if re.match(r"^forall", typ) or "->" in typ:
+            weights[f"apply {name}"] = 1
+        if "=" in typ and not typ.startswith("forall"):
+            weights[f"rewrite {name}"] = 1.5
+    for definition in _DEF.findall(theorem.header):
+        weights[f"unfold {definition} in *"] = 4
+    if "(" in conclusion or "^" in conclusion:
+        weights["simpl"] = 2
+    return weights
+
+
+def lean_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
+    """Prior weights of the Lean automation tactics (used with the Lean backends)."""
+    weights = dict(LEAN_CLOSERS)
+    target = state.goals[0].split("⊢")[-1] if state.goals else ""
+    if "∀" in target or "→" in target:
+        weights["intro"] = 30
+    if "∧" in target or "↔" in target:
+        weights["constructor"] = 12
+    return weights
+
+
+class AutomationPolicy:
+    """Fixed-prior automation tactics for one prover (``coq`` or ``lean``)."""
+
+    def __init__(self, prover: ProverKind = ProverKind.COQ) -> None:
+        self.prover = ProverKind(prover)
+        self.name = f"automation-{self.prover.value}"
+
+    def _weights(self, theorem: Theorem, state: ProofState) -> dict[str, float]:
+        if self.prover is ProverKind.COQ:
+            return coq_tactic_weights(theorem, state)
+        return lean_tactic_weights(theorem, state)
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]:
+        priors = normalize_priors(self._weights(theorem, state))
+        return dedupe_and_sort(Candidate(t, lp) for t, lp in priors.items())[:n]
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
+        """Whole proofs: every closer, alone and after the introduction step."""
+        closers = COQ_CLOSERS if self.prover is ProverKind.COQ else LEAN_CLOSERS
+        intro = "intros." if self.prover is ProverKind.COQ else "intros"
+        separator = "." if self.prover is ProverKind.COQ else ""
+        scripts: dict[str, float] = {}
+        for tactic, weight in closers.items():
+            scripts[f"{intro}\n{tactic}{separator}"] = weight * 2
+            scripts[f"{tactic}{separator}"] = weight
+        if self.prover is ProverKind.COQ:
+            for tactic, weight in closers.items():
+                scripts[f"intros.\nrepeat split; {tactic}."] = weight / 2
+        priors = normalize_priors(scripts)
+        return dedupe_and_sort(Candidate(t, lp) for t, lp in priors.items())[:n]

@@ -1,0 +1,209 @@
+"""The ``prover`` command line: prove one theorem, or evaluate a benchmark split.
+
+Both commands run in-process with no queue (the embedded default): the same search code the
+workers run, against a local prover pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
+from search.config import ProverLimits, Scoring, SearchConfig, Strategy
+from search.env.coq_syntax import check_header, check_statement
+from search.eval import evaluate
+from search.result import SearchResult
+from search.runner import POLICIES, make_environment, make_policy, run_search
+from search.types import ProverKind, Theorem, UnsafeInput
+
+
+def search_options(command):
+    """Options shared by ``prove`` and ``eval``: one place for every search knob."""
+    defaults = SearchConfig()
+    options = [
+        click.option("--prover", type=click.Choice([p.value for p in ProverKind]),
+                     default="coq", show_default=True, help="Proof assistant to search against."),
+        click.option("--strategy", type=click.Choice([s.value for s in Strategy]),
+                     default=defaults.strategy.value, show_default=True,
+                     help="best-first: proof-tree search; pass-at-n: N whole proofs, verified."),
+        click.option("--policy", type=click.Choice(POLICIES), default="automation",
+                     show_default=True, help="Who proposes tactics (automation: model-free)."),
+        click.option("--n", "n", type=int, default=defaults.n, show_default=True,
+                     help="pass-at-n: number of whole proofs to sample."),
+        click.option("--tactics-per-expansion", type=int,
+                     default=defaults.tactics_per_expansion, show_default=True,
+                     help="best-first: tactics tried on each expanded state."),
+        click.option("--max-expansions", type=int, default=defaults.max_expansions,
+                     show_default=True, help="best-first: expansion budget."),
+        click.option("--timeout", "wall_timeout_s", type=float,
+                     default=defaults.wall_timeout_s, show_default=True,
+                     help="Wall-clock budget per theorem, seconds."),
+        click.option("--tactic-timeout", "tactic_timeout_s", type=float,
+                     default=defaults.tactic_timeout_s, show_default=True,
+                     help="Time limit of one tactic, seconds."),
+        click.option("--scoring", type=click.Choice([s.value for s in Scoring]),
+                     default=defaults.scoring.value, show_default=True,
+                     help="best-first priority: cumulative log-prob or length-normalised."),
+        click.option("--all-samples", is_flag=True,
+                     help="pass-at-n: verify every sample (gives pass@k for all k <= N)."),
+        click.option("--hammer", is_flag=True,
+                     help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
+        click.option("--workers", type=int, default=None,
+                     help="Prover processes (default: one per core)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits]:
+    try:
+        config = SearchConfig(
+            strategy=options["strategy"],
+            n=options["n"],
+            tactics_per_expansion=options["tactics_per_expansion"],
+            max_expansions=options["max_expansions"],
+            wall_timeout_s=options["wall_timeout_s"],
+            tactic_timeout_s=options["tactic_timeout_s"],
+            scoring=options["scoring"],
+            early_stop=not options["all_samples"],
+        )
+        limits = ProverLimits(**({"pool_size": options["workers"]} if options["workers"] else {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return config, limits
+
+
+def fail(message: str) -> None:
+    """Exit non-zero with a one-line reason (bad input, missing prover)."""
+    raise click.ClickException(message)
+
+
+def print_result(result: SearchResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(result.model_dump_json(exclude={"tree"} if result.tree is None else None))
+        return
+    click.echo(f"{result.theorem}: {result.status.value} ({result.message})")
+    if result.proof:
+        click.echo("Proof.\n" + result.proof + "\nQed.")
+    s = result.stats
+    click.echo(
+        f"expansions {s.expansions}, prover calls {s.prover_calls}, max depth {s.max_depth}, "
+        f"time {s.time_total_s:.2f}s (prover {s.time_prover_s:.2f}s, policy "
+        f"{s.time_policy_s:.2f}s, check {s.time_check_s:.2f}s)"
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """dcoprover: proof search against Coq (and Lean 4) with a policy model.
+
+    \b
+    prove   search for a proof of one theorem (given inline or by benchmark name)
+    eval    run the search over a benchmark split, resumable, with a summary table
+    """
+
+
+@main.command()
+@search_options
+@click.option("--header", default=None, help="Imports/definitions the statement needs.")
+@click.option("--statement", default=None, help="The theorem, e.g. 'Theorem t : 1 + 1 = 2.'")
+@click.option("--name", default=None, help="With --benchmark: the theorem to prove.")
+@click.option("--benchmark", type=click.Choice(["minif2f"]), default=None,
+              help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Benchmark JSONL file or repository checkout (default: download, pinned).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the SearchResult as one JSON object.")
+def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
+    """Search for a proof of one theorem and print the verified proof.
+
+    Exit code 0 when the search ran (whatever it found), non-zero with a reason on bad input.
+    """
+    config, limits = build_config(options)
+    prover = ProverKind(options["prover"])
+    try:
+        if benchmark:
+            if statement or not name:
+                fail("with --benchmark give --name (and no --statement)")
+            theorem = find_theorem(load_minif2f(prover, data, include_unsupported=True), name)
+        else:
+            if not statement:
+                fail("give --statement (and --header), or --benchmark with --name")
+            if prover is ProverKind.COQ:
+                check_header(header or "")
+                name = check_statement(statement)
+            theorem = Theorem(name=name or "theorem", header=header or "", statement=statement,
+                              prover=prover)  # fmt: skip
+    except (BenchmarkError, UnsafeInput, ValidationError) as exc:
+        fail(str(exc).splitlines()[0])
+    result = asyncio.run(_prove_one(theorem, config, limits, options))
+    print_result(result, as_json)
+
+
+async def _prove_one(theorem, config, limits, options) -> SearchResult:
+    try:
+        env = make_environment(theorem.prover, limits, hammer=options["hammer"])
+    except (NotImplementedError, FileNotFoundError) as exc:
+        fail(str(exc))
+    try:
+        return await run_search(
+            theorem, env, make_policy(options["policy"], theorem.prover), config
+        )
+    finally:
+        await env.close()
+
+
+@main.command(name="eval")
+@search_options
+@click.option("--benchmark", type=click.Choice(["minif2f"]), default="minif2f", show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Benchmark JSONL file or repository checkout (default: download, pinned).")  # fmt: skip
+@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first K theorems of the split.")
+@click.option("--names", default=None, help="Comma-separated theorem names to run.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="JSONL results; theorems already in it are skipped (resume).")  # fmt: skip
+@click.option("--concurrency", type=int, default=None,
+              help="Searches in flight (default: prover processes).")  # fmt: skip
+def eval_command(benchmark, data, split, limit, names, out, concurrency, **options) -> None:
+    """Prove every theorem of a benchmark split; write one JSONL row per theorem.
+
+    Resumes: theorems already present in --out are skipped. Prints a summary table at the end.
+    """
+    config, limits = build_config(options)
+    prover = ProverKind(options["prover"])
+    try:
+        theorems = load_minif2f(prover, data, split)
+    except BenchmarkError as exc:
+        fail(str(exc))
+    if names:
+        wanted = {n.strip() for n in names.split(",") if n.strip()}
+        missing = wanted - {t.name for t in theorems}
+        if missing:
+            fail(f"not in the {split} split: {', '.join(sorted(missing))}")
+        theorems = [t for t in theorems if t.name in wanted]
+    if limit is not None:
+        if limit < 1:
+            fail("--limit must be at least 1")
+        theorems = theorems[:limit]
+    try:
+        env = make_environment(prover, limits, hammer=options["hammer"])
+    except (NotImplementedError, FileNotFoundError) as exc:
+        fail(str(exc))
+    policy = make_policy(options["policy"], prover)
+    summary = asyncio.run(
+        evaluate(theorems, env, policy, config, out, concurrency or limits.pool_size)
+    )
+    summary.print()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The policy seam: what the search asks of a model (or of a model-free heuristic).
+
+Best-first search asks for ``tactics(state, n)``; pass@N asks for ``proofs(theorem, n)``.
+Both return candidates with their sequence log-probability (sum of token log-probs) and token
+count, de-duplicated and sorted best first, so that scores are comparable across backends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from search.types import ProofState, Theorem
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposed tactic or proof."""
+
+    text: str
+    logprob: float
+    num_tokens: int = 1
+    #: How many raw samples had this text (pass@N counts duplicates for its estimator).
+    count: int = 1
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Proposes tactics for a proof state and whole proofs for a theorem."""
+
+    name: str
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]: ...
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]: ...
+
+
+def dedupe_and_sort(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """Merge candidates with the same (whitespace-normalised) text, keeping the best log-prob
+    and adding up their counts, and sort them best first."""
+    best: dict[str, Candidate] = {}
+    for candidate in candidates:
+        key = " ".join(candidate.text.split())
+        if not key:
+            continue
+        seen = best.get(key)
+        count = candidate.count + (seen.count if seen else 0)
+        top = candidate if seen is None or candidate.logprob > seen.logprob else seen
+        best[key] = Candidate(key, top.logprob, top.num_tokens, count)
+    return sorted(best.values(), key=lambda c: -c.logprob)
+
+
+def normalize_priors(weights: dict[str, float]) -> dict[str, float]:
+    """Turn positive weights into log-probabilities that sum (in probability) to one."""
+    total = sum(weights.values())
+    return {text: math.log(weight / total) for text, weight in weights.items()}

@@ -1,0 +1,176 @@
+"""Benchmark statement sets: MiniF2F for Coq (LLM4Rocq/miniF2F-rocq) and Lean 4.
+
+``--data`` takes either a JSONL file (fields ``name``, ``split``, ``header``,
+``formal_statement``, ``source``; the format of the project's shared data) or a checkout of
+the benchmark's repository. Without it, the repository is downloaded once, at a pinned commit,
+into a cache directory (``$DCOPROVER_CACHE`` or ``~/.cache/dcoprover``), so every run of a
+given version reads the same statements.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.types import ProverKind, Theorem
+
+
+@dataclass(frozen=True)
+class BenchmarkSource:
+    """Where a benchmark's statements come from, pinned to one commit."""
+
+    repository: str
+    commit: str
+
+    @property
+    def archive_url(self) -> str:
+        return f"https://github.com/{self.repository}/archive/{self.commit}.tar.gz"
+
+
+MINIF2F_SOURCES = {
+    ProverKind.COQ: BenchmarkSource("LLM4Rocq/miniF2F-rocq", "b60affae5d9b"),
+    ProverKind.LEAN: BenchmarkSource("yangky11/miniF2F-lean4", "5746b7d"),
+}
+SPLITS = ("test", "valid")
+_COQ_DECL = re.compile(
+    r"^(Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example)\s+([A-Za-z_][\w']*)", re.M
+)
+
+
+class BenchmarkError(ValueError):
+    """The benchmark data cannot be read; the message says what to fix."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DCOPROVER_CACHE", Path.home() / ".cache" / "dcoprover"))
+
+
+def theorem_from_row(row: dict, prover: ProverKind) -> Theorem:
+    """A ``Theorem`` from one JSONL row of the shared format."""
+    try:
+        return Theorem(
+            name=row["name"],
+            header=row.get("header", ""),
+            statement=row["formal_statement"],
+            prover=prover,
+            split=row.get("split"),
+            source=row.get("source"),
+        )
+    except KeyError as exc:
+        raise BenchmarkError(f"benchmark row lacks the field {exc}: {str(row)[:120]}") from None
+
+
+def read_jsonl(path: Path, prover: ProverKind, include_unsupported: bool) -> list[Theorem]:
+    theorems = []
+    with path.open() as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchmarkError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            # Rows marked as rejected by Coq 8.16 (coq816_ok: false) cannot be stated here.
+            if (
+                prover is ProverKind.COQ
+                and row.get("coq816_ok") is False
+                and not include_unsupported
+            ):
+                continue
+            theorems.append(theorem_from_row(row, prover))
+    return theorems
+
+
+def parse_coq_file(text: str, split: str, source: str) -> Theorem:
+    """Split a miniF2F-rocq ``.v`` file into header and statement (its proof is dropped)."""
+    text = text.replace("From Stdlib", "From Coq")
+    match = _COQ_DECL.search(text)
+    if match is None:
+        raise BenchmarkError(f"{source}: no Theorem/Lemma declaration found")
+    proof = re.search(r"^\s*Proof\.", text[match.start() :], re.M)
+    end = match.start() + proof.start() if proof else len(text)
+    return Theorem(
+        name=match.group(2),
+        header=text[: match.start()].strip() + "\n",
+        statement=text[match.start() : end].strip(),
+        prover=ProverKind.COQ,
+        split=split,
+        source=source,
+    )
+
+
+def read_coq_checkout(root: Path, source: BenchmarkSource) -> list[Theorem]:
+    theorems = []
+    for split in SPLITS:
+        for path in sorted((root / split).glob("*.v")):
+            origin = f"{source.repository}@{source.commit}:{split}/{path.name}"
+            theorems.append(parse_coq_file(path.read_text(), split, origin))
+    if not theorems:
+        raise BenchmarkError(
+            f"{root}: no test/*.v or valid/*.v files; is this a miniF2F-rocq checkout?"
+        )
+    return theorems
+
+
+def download(source: BenchmarkSource) -> Path:
+    """Fetch and unpack the pinned commit once; later calls reuse the cache."""
+    target = cache_dir() / f"{source.repository.replace('/', '__')}-{source.commit}"
+    if target.exists():
+        return target
+    try:
+        with urllib.request.urlopen(source.archive_url, timeout=60) as response:
+            payload = response.read()
+    except OSError as exc:
+        raise BenchmarkError(
+            f"cannot download {source.archive_url} ({exc}); pass --data with a JSONL file "
+            "or a checkout of the benchmark"
+        ) from None
+    partial = target.with_suffix(".partial")
+    with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
+        archive.extractall(partial, filter="data")
+    (inner,) = partial.iterdir()
+    inner.rename(target)
+    partial.rmdir()
+    return target
+
+
+def load_minif2f(
+    prover: ProverKind,
+    data: Path | None = None,
+    split: str | None = None,
+    include_unsupported: bool = False,
+) -> list[Theorem]:
+    """MiniF2F statements for ``prover`` (optionally one split), from ``data`` or the cache."""
+    prover = ProverKind(prover)
+    source = MINIF2F_SOURCES[prover]
+    if data is None:
+        data = download(source)
+    if not data.exists():
+        raise BenchmarkError(f"{data}: no such file or directory")
+    if data.is_file():
+        theorems = read_jsonl(data, prover, include_unsupported)
+    elif prover is ProverKind.COQ:
+        theorems = read_coq_checkout(data, source)
+    else:
+        raise BenchmarkError(
+            "reading a Lean checkout is not supported yet; pass the JSONL file "
+            "(e.g. shared/data/minif2f-lean4.jsonl)"
+        )
+    if split is not None:
+        if split not in SPLITS:
+            raise BenchmarkError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        theorems = [t for t in theorems if t.split == split]
+    return theorems
+
+
+def find_theorem(theorems: list[Theorem], name: str) -> Theorem:
+    for theorem in theorems:
+        if theorem.name == name:
+            return theorem
+    raise BenchmarkError(f"no theorem named {name!r} in the benchmark")

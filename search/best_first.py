@@ -1,0 +1,195 @@
+"""Best-first proof-tree search (ReProver / BFS-Prover style).
+
+Open states sit in a priority queue ordered by their score: the cumulative log-probability of
+the tactics that lead to them, optionally divided by ``depth ** alpha`` (BFS-Prover's length
+normalisation). Each expansion asks the policy for ``tactics_per_expansion`` tactics and runs
+them all; states whose goals print the same as a state already seen are merged. A proof found
+in the session is accepted only after the environment's whole-proof check.
+
+Budgets: ``max_expansions``, ``max_depth`` and ``wall_timeout_s``. The wall budget is checked
+between prover calls (a call is never cancelled half-way, which would desynchronise the
+prover), so a search may overrun it by at most one tactic's own time limit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+from prover.policy import Candidate, Policy
+from search.config import Scoring, SearchConfig
+from search.env.base import ProofEnvironment, ProofSession
+from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
+from search.types import Failed, Goals, ProofState, Proved, ProverFault, Theorem, UnsafeInput
+
+#: A search whose prover broke this many times is reported as an error, not as 'failed'.
+MAX_PROVER_FAULTS = 8
+
+
+def node_score(logprob_sum: float, depth: int, config: SearchConfig) -> float:
+    """The priority of a state: higher is expanded first."""
+    if config.scoring is Scoring.LENGTH_NORMALIZED and depth > 0:
+        return logprob_sum / depth**config.length_alpha
+    return logprob_sum
+
+
+class _Search:
+    """The mutable state of one best-first search; ``run`` drives it."""
+
+    def __init__(
+        self,
+        theorem: Theorem,
+        env: ProofEnvironment,
+        policy: Policy,
+        config: SearchConfig,
+    ) -> None:
+        self.theorem = theorem
+        self.env = env
+        self.policy = policy
+        self.config = config
+        self.stats = SearchStats()
+        self.nodes: list[TreeNode] = []
+        self.states: dict[int, ProofState] = {}
+        self.seen: dict[tuple[str, ...], int] = {}
+        self.queue: list[tuple[float, int]] = []
+        self.started = time.monotonic()
+        self.deadline = self.started + config.wall_timeout_s
+
+    def _add_node(self, node: TreeNode, state: ProofState | None = None) -> TreeNode:
+        self.nodes.append(node)
+        if state is not None:
+            self.states[node.id] = state
+            self.seen[state.goals] = node.id
+            heapq.heappush(self.queue, (-node.score, node.id))
+            self.stats.max_depth = max(self.stats.max_depth, node.depth)
+        return node
+
+    def result(self, status: SearchStatus, **fields) -> SearchResult:
+        self.stats.time_total_s = time.monotonic() - self.started
+        return SearchResult(
+            theorem=self.theorem.name,
+            prover=self.env.prover.value,
+            strategy=self.config.strategy.value,
+            status=status,
+            stats=self.stats,
+            tree=self.nodes if self.config.record_tree else None,
+            config=self.config,
+            **fields,
+        )
+
+    async def _propose(self, state: ProofState) -> list[Candidate]:
+        started = time.monotonic()
+        try:
+            return await self.policy.tactics(self.theorem, state, self.config.tactics_per_expansion)
+        finally:
+            self.stats.policy_calls += 1
+            self.stats.time_policy_s += time.monotonic() - started
+
+    async def run(self, session: ProofSession) -> SearchResult:
+        assert session.root is not None
+        self._add_node(TreeNode(id=0, parent=None, tactic=None, goals=list(session.root.goals)),
+                       session.root)  # fmt: skip
+        while self.queue:
+            if self.stats.expansions >= self.config.max_expansions:
+                return self.result(SearchStatus.FAILED, message="expansion budget spent")
+            if time.monotonic() >= self.deadline:
+                return self.result(SearchStatus.TIMEOUT, message="wall-clock budget spent")
+            _, node_id = heapq.heappop(self.queue)
+            parent = self.nodes[node_id]
+            parent.status = NodeStatus.EXPANDED
+            self.stats.expansions += 1
+            for candidate in await self._propose(self.states[node_id]):
+                if time.monotonic() >= self.deadline:
+                    break
+                found = await self._try(session, parent, candidate)
+                if found is not None:
+                    return found
+                if self.stats.prover_faults >= MAX_PROVER_FAULTS:
+                    return self.result(
+                        SearchStatus.ERROR,
+                        message=f"prover failed {self.stats.prover_faults} times; giving up",
+                    )
+        if time.monotonic() >= self.deadline:
+            return self.result(SearchStatus.TIMEOUT, message="wall-clock budget spent")
+        return self.result(SearchStatus.FAILED, message="search space exhausted")
+
+    async def _try(
+        self, session: ProofSession, parent: TreeNode, candidate: Candidate
+    ) -> SearchResult | None:
+        """Apply one candidate to ``parent``; return a result only for a verified proof."""
+        depth = parent.depth + 1
+        logprob = parent.logprob + candidate.logprob
+        node = TreeNode(
+            id=len(self.nodes),
+            parent=parent.id,
+            tactic=candidate.text,
+            logprob=logprob,
+            score=node_score(logprob, depth, self.config),
+            depth=depth,
+        )
+        started = time.monotonic()
+        try:
+            outcome = await session.apply(self.states[parent.id], candidate.text)
+        except ProverFault as fault:
+            self.stats.prover_faults += 1
+            outcome = Failed(f"{type(fault).__name__}: {fault}")
+        finally:
+            self.stats.prover_calls += 1
+            self.stats.time_prover_s += time.monotonic() - started
+        match outcome:
+            case Failed(message=message):
+                self.stats.failed_tactics += 1
+                node.status, node.message = NodeStatus.FAILED, message
+                self._add_node(node)
+            case Goals(state=state) if state.goals in self.seen:
+                self.stats.merged_states += 1
+                node.status = NodeStatus.MERGED
+                node.message = f"same goals as node {self.seen[state.goals]}"
+                self._add_node(node)
+            case Goals(state=state) if depth >= self.config.max_depth:
+                node.status, node.message = NodeStatus.FAILED, "depth limit"
+                self._add_node(node)
+            case Goals(state=state):
+                node.goals = list(state.goals)
+                self._add_node(node, state)
+            case Proved(state=state):
+                return await self._accept(session, node, state)
+        return None
+
+    async def _accept(
+        self, session: ProofSession, node: TreeNode, state: ProofState
+    ) -> SearchResult | None:
+        proof = session.proof_of(state)
+        started = time.monotonic()
+        verdict = await self.env.verify(self.theorem, proof)
+        self.stats.time_check_s += time.monotonic() - started
+        self.stats.candidates_checked += 1
+        self.stats.max_depth = max(self.stats.max_depth, node.depth)
+        if not verdict.ok:
+            node.status, node.message = NodeStatus.FAILED, f"whole-proof check: {verdict.message}"
+            self._add_node(node)
+            return None
+        node.status = NodeStatus.PROVED
+        self._add_node(node)
+        return self.result(
+            SearchStatus.PROVED,
+            proof=proof,
+            checked_source=verdict.checked_source,
+            axioms=list(verdict.axioms),
+            message=verdict.message,
+        )
+
+
+async def best_first(
+    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+) -> SearchResult:
+    """Search for a proof of ``theorem``; never raises for a bad theorem or a broken prover."""
+    search = _Search(theorem, env, policy, config)
+    try:
+        async with env.session(theorem, config.tactic_timeout_s) as session:
+            search.stats.time_prover_s += time.monotonic() - search.started
+            return await search.run(session)
+    except UnsafeInput as exc:
+        return search.result(SearchStatus.ERROR, message=f"bad input: {exc}")
+    except ProverFault as exc:
+        return search.result(SearchStatus.ERROR, message=f"prover fault: {exc}")

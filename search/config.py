@@ -1,0 +1,67 @@
+"""One validated configuration object per concern, shared by the CLI, the API and the workers.
+
+The API schema *is* these models, so a knob has exactly one definition and one default.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Strategy(StrEnum):
+    BEST_FIRST = "best-first"
+    PASS_AT_N = "pass-at-n"
+
+
+class Scoring(StrEnum):
+    """How best-first search orders open states.
+
+    ``cumulative_logprob``: sum of the tactic log-probs from the root (ReProver).
+    ``length_normalized``: that sum divided by ``depth ** length_alpha`` (BFS-Prover), which
+    stops the search from preferring shallow states only because they have fewer terms.
+    """
+
+    CUMULATIVE_LOGPROB = "cumulative_logprob"
+    LENGTH_NORMALIZED = "length_normalized"
+
+
+class SearchConfig(BaseModel):
+    """Budgets and strategy of one proof search."""
+
+    strategy: Strategy = Strategy.BEST_FIRST
+    n: int = Field(default=32, ge=1, le=4096, description="pass@N: whole proofs sampled")
+    tactics_per_expansion: int = Field(default=16, ge=1, le=256)
+    max_expansions: int = Field(default=200, ge=1, le=100_000)
+    max_depth: int = Field(default=32, ge=1, le=1000)
+    wall_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
+    tactic_timeout_s: float = Field(default=5.0, gt=0, le=3_600)
+    scoring: Scoring = Scoring.CUMULATIVE_LOGPROB
+    length_alpha: float = Field(default=0.5, ge=0.0, le=2.0)
+    early_stop: bool = Field(
+        default=True,
+        description="pass@N: stop at the first verified proof (pass@k is then not estimated)",
+    )
+    record_tree: bool = Field(default=True, description="keep the explored tree in the result")
+
+
+def default_workers() -> int:
+    """Prover processes per machine: one per core, at least one."""
+    return max(1, os.cpu_count() or 1)
+
+
+class ProverLimits(BaseModel):
+    """Resource limits for prover processes (per process)."""
+
+    memory_bytes: int = Field(default=4 * 1024**3, ge=256 * 1024**2)
+    pool_size: int = Field(default_factory=default_workers, ge=1, le=512)
+    recycle_after: int = Field(
+        default=50, ge=1, description="restart a process after this many theorems"
+    )
+    start_timeout_s: float = Field(default=60.0, gt=0)
+    check_timeout_s: float = Field(default=120.0, gt=0, description="whole-file check (coqc)")
+    grace_s: float = Field(
+        default=2.0, ge=0, description="wall-clock slack over a tactic's own time limit"
+    )

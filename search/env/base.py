@@ -1,0 +1,44 @@
+"""The proof-environment seam: what every prover backend (Coq, Lean REPL, LeanDojo) offers.
+
+The search code is written against these protocols only, so a backend is swapped by
+configuration and the search spine is tested end to end on whichever prover runs.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from search.types import ProofState, ProverKind, StepOutcome, Theorem, Verdict
+
+
+class ProofSession(Protocol):
+    """One theorem open in one prover process, for one search at a time."""
+
+    root: ProofState | None
+
+    async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
+        """Run ``tactic`` on ``state``; raises ``ProverFault`` on timeouts and crashes."""
+        ...
+
+    async def run_proof(self, proof: str) -> StepOutcome:
+        """Run a whole proof script from the root (a cheap pre-check before ``verify``)."""
+        ...
+
+    def proof_of(self, state: ProofState) -> str:
+        """The script that leads from the root to ``state``."""
+        ...
+
+
+class ProofEnvironment(Protocol):
+    """A pool of prover processes plus the sound whole-proof check."""
+
+    prover: ProverKind
+
+    def session(
+        self, theorem: Theorem, tactic_timeout_s: float
+    ) -> AbstractAsyncContextManager[ProofSession]: ...
+
+    async def verify(self, theorem: Theorem, proof: str) -> Verdict: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,326 @@
+"""The Coq backend: a pool of warm ``coqtop`` processes and per-theorem proof sessions.
+
+Each process loads the automation preamble once; a session loads one theorem's header and
+statement on top of it and, when the search is done, ``BackTo`` returns the process to the
+preamble so the next theorem skips the start-up (processes are recycled after
+``recycle_after`` theorems to bound memory). Proof states are Coq state ids: branching is
+``BackTo`` to an older id, not replay. When a process must be killed (a tactic ran past its
+wall-clock limit, or it crashed) the session starts a new one and rebuilds any state it is
+asked about by replaying that state's tactic path, so the search goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from search.config import ProverLimits
+from search.env.coq_check import ALLOWED_AXIOMS, DEFAULT_PREAMBLE, check_with_coqc, render_script
+from search.env.coq_syntax import (
+    check_header,
+    check_statement,
+    parse_proof,
+    parse_tactic,
+    split_sentences,
+    strip_comments,
+)
+from search.env.coqtop import CoqTop, Reply
+from search.types import (
+    Failed,
+    Goals,
+    ProofState,
+    Proved,
+    ProverCrash,
+    ProverFault,
+    ProverKind,
+    StepOutcome,
+    Theorem,
+    UnsafeInput,
+    Verdict,
+)
+
+_GOAL_COUNT = re.compile(r"^(\d+) goals?\b")
+_GOAL_ID = re.compile(r"\s*\(ID \d+\)")
+_OTHER_GOAL = re.compile(r"\n\s*\ngoal \d+ \(ID \d+\) is:\n")
+#: Fast control commands (BackTo, Show) get this long before we call the process hung.
+_CONTROL_TIMEOUT_S = 10.0
+
+
+def normalize_goal(text: str) -> str:
+    """Strip Coq's internal goal ids and trailing blanks so equal goals compare equal."""
+    lines = [line.rstrip() for line in _GOAL_ID.sub("", text).splitlines()]
+    return "\n".join(line for line in lines if line.strip()).strip()
+
+
+def parse_goal_count(show_output: str) -> int | None:
+    """Number of goals announced by ``Show.``; 0 for 'No more goals.'; None if unrecognised."""
+    text = show_output.strip()
+    if text.startswith("No more goals.") or text.startswith("No more goals\n"):
+        return 0
+    match = _GOAL_COUNT.match(text)
+    return int(match.group(1)) if match else None
+
+
+def first_goal(show_output: str) -> str:
+    """The fully printed first goal of ``Show.`` (hypotheses and conclusion)."""
+    body = show_output.strip().split("\n", 1)[1] if "\n" in show_output.strip() else ""
+    return normalize_goal(_OTHER_GOAL.split(body, maxsplit=1)[0])
+
+
+def nth_goal(show_n_output: str) -> str:
+    """The goal printed by ``Show N.`` (its first line is 'goal N (ID k) is:')."""
+    text = show_n_output.strip()
+    return normalize_goal(text.split("\n", 1)[1] if "\n" in text else "")
+
+
+@dataclass(frozen=True)
+class _StateRecord:
+    """A search state: the tactic path from the root that produces it, and its goals."""
+
+    path: tuple[str, ...]
+    goals: tuple[str, ...]
+
+
+@dataclass
+class _Worker:
+    """A pooled coqtop with the preamble loaded at prompt ``base``."""
+
+    coqtop: CoqTop
+    base: int
+    theorems: int = 0
+
+
+@dataclass
+class CoqSession:
+    """One theorem loaded in one coqtop; the search applies tactics to its states."""
+
+    environment: CoqEnvironment
+    theorem: Theorem
+    tactic_timeout_s: float
+    worker: _Worker | None = None
+    restarts: int = 0
+    replayed: int = 0
+    root: ProofState | None = None
+    _states: dict[int, _StateRecord] = field(default_factory=dict)
+    #: The process's document beyond the statement: (tactic, prompt after it). coqtop's
+    #: document is linear: ``BackTo`` to an earlier point discards everything after it.
+    _line: list[tuple[str, int]] = field(default_factory=list)
+    _root_prompt: int = 0
+
+    # -- loading -------------------------------------------------------------------------
+    async def _load(self) -> None:
+        """Load header and statement into a (new) worker; the root state gets key 0."""
+        assert self.worker is not None
+        coqtop = self.worker.coqtop
+        await self._control(f"BackTo {self.worker.base}.")
+        for sentence in split_sentences(strip_comments(self.theorem.header)):
+            reply = await self._control(sentence, timeout=self.environment.limits.start_timeout_s)
+            if not reply.ok:
+                raise UnsafeInput(f"header rejected by Coq at {sentence[:80]!r}: {reply.error}")
+        reply = await self._control(self.theorem.statement.strip())
+        if not reply.ok:
+            raise UnsafeInput(f"statement rejected by Coq: {reply.error}")
+        self._root_prompt = coqtop.prompt
+        self._line = []
+        goals = await self._show()
+        if not goals:
+            raise UnsafeInput("statement opened no goal")
+        self._states[0] = _StateRecord(path=(), goals=goals)
+        self.root = ProofState(key=0, goals=goals)
+
+    async def _control(self, sentence: str, timeout: float = _CONTROL_TIMEOUT_S) -> Reply:
+        assert self.worker is not None
+        return await self.worker.coqtop.send(sentence, timeout)
+
+    async def _show(self) -> tuple[str, ...]:
+        """The current goals, each fully printed; () when the proof is complete."""
+        reply = await self._control("Show.")
+        count = parse_goal_count(reply.text)
+        if count is None:
+            raise ProverCrash(f"cannot read goals from coqtop: {reply.text[:200]!r}")
+        if count == 0:
+            return ()
+        goals = [first_goal(reply.text)]
+        for index in range(2, count + 1):
+            goals.append(nth_goal((await self._control(f"Show {index}.")).text))
+        return tuple(goals)
+
+    async def _restart(self) -> None:
+        """Replace a dead or killed process and reload the theorem."""
+        self.restarts += 1
+        if self.worker is not None:
+            await self.worker.coqtop.close()
+        self.worker = await self.environment.new_worker()
+        await self._load()
+
+    async def _goto(self, key: int) -> None:
+        """Make state ``key`` current.
+
+        Keeps the longest prefix of the process's document that the state's path shares,
+        ``BackTo`` its end, and replays the rest of the path (restarting first if the process
+        is gone). Searches that go deep along one branch mostly hit the cheap prefix case.
+        """
+        if self.worker is None or not self.worker.coqtop.alive:
+            await self._restart()
+        path = self._states[key].path
+        shared = 0
+        while (
+            shared < len(self._line)
+            and shared < len(path)
+            and self._line[shared][0] == path[shared]
+        ):
+            shared += 1
+        if shared < len(self._line):
+            target = self._line[shared - 1][1] if shared else self._root_prompt
+            reply = await self._control(f"BackTo {target}.")
+            if not reply.ok:
+                raise ProverCrash(f"BackTo {target} failed: {reply.error}")
+            del self._line[shared:]
+        for sentence in path[shared:]:
+            reply = await self._timed(sentence)
+            self.replayed += 1
+            if not reply.ok:
+                raise ProverCrash(f"replay of {sentence!r} failed: {reply.error}")
+            self._line.append((sentence, reply.prompt))
+
+    async def _timed(self, sentence: str) -> Reply:
+        limit = max(1, round(self.tactic_timeout_s))
+        return await self._control(
+            f"Timeout {limit} {sentence}", timeout=limit + self.environment.limits.grace_s
+        )
+
+    # -- the search's interface ----------------------------------------------------------
+    async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
+        """Run one tactic on ``state``. Raises ``ProverFault`` (after restarting) on faults."""
+        try:
+            sentence = parse_tactic(tactic)
+        except UnsafeInput as exc:
+            return Failed(f"rejected: {exc}")
+        if sentence in "-+*{}":
+            return Failed("rejected: bullets and braces are not search steps")
+        try:
+            await self._goto(state.key)
+            reply = await self._timed(sentence)
+            if not reply.ok:
+                return Failed(reply.error or "error")
+            self._line.append((sentence, reply.prompt))
+            goals = await self._show()
+        except ProverFault:
+            if self.worker is not None:
+                self.worker.coqtop.kill()
+            raise
+        key = len(self._states)
+        self._states[key] = _StateRecord((*self._states[state.key].path, sentence), goals)
+        new_state = ProofState(key=key, goals=goals)
+        return Proved(new_state) if not goals else Goals(new_state)
+
+    def proof_of(self, state: ProofState) -> str:
+        """The tactic script that leads from the root to ``state``."""
+        return render_script(self._states[state.key].path)
+
+    async def run_proof(self, proof: str) -> StepOutcome:
+        """Run a whole proof script from the root: the cheap pre-check before ``coqc``."""
+        try:
+            sentences = parse_proof(proof)
+        except UnsafeInput as exc:
+            return Failed(f"rejected: {exc}")
+        try:
+            await self._goto(0)
+            for sentence in sentences:
+                reply = await (
+                    self._control(sentence) if sentence in "-+*{}" else self._timed(sentence)
+                )
+                if not reply.ok:
+                    return Failed(f"at {sentence!r}: {reply.error}")
+                self._line.append((sentence, reply.prompt))
+            goals = await self._show()
+        except ProverFault:
+            if self.worker is not None:
+                self.worker.coqtop.kill()
+            raise
+        state = ProofState(key=-1, goals=goals)
+        return Proved(state) if not goals else Failed("proof incomplete: goals remain")
+
+
+class CoqEnvironment:
+    """The Coq proof environment: a bounded pool of warm coqtop processes.
+
+    ``session(theorem)`` hands out one process for one search (searches run concurrently, up
+    to ``limits.pool_size`` at a time); ``verify`` is the whole-file ``coqc`` check.
+    """
+
+    prover = ProverKind.COQ
+
+    def __init__(
+        self,
+        limits: ProverLimits | None = None,
+        preamble: Sequence[str] = DEFAULT_PREAMBLE,
+        allowed_axioms: frozenset[str] = ALLOWED_AXIOMS,
+    ) -> None:
+        self.limits = limits or ProverLimits()
+        self.preamble = tuple(preamble)
+        self.allowed_axioms = allowed_axioms
+        self._idle: list[_Worker] = []
+        self._slots = asyncio.Semaphore(self.limits.pool_size)
+        self._check_slots = asyncio.Semaphore(self.limits.pool_size)
+        self.restarts = 0
+
+    async def new_worker(self) -> _Worker:
+        coqtop = CoqTop(self.limits.memory_bytes)
+        await coqtop.start(self.limits.start_timeout_s)
+        for sentence in self.preamble:
+            reply = await coqtop.send(sentence, self.limits.start_timeout_s)
+            if not reply.ok:
+                await coqtop.close()
+                raise ProverCrash(f"preamble {sentence!r} failed: {reply.error}")
+        return _Worker(coqtop=coqtop, base=coqtop.prompt)
+
+    @contextlib.asynccontextmanager
+    async def session(self, theorem: Theorem, tactic_timeout_s: float) -> AsyncIterator[CoqSession]:
+        """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
+        check_header(theorem.header)
+        check_statement(theorem.statement)
+        async with self._slots:
+            session = CoqSession(self, theorem, tactic_timeout_s)
+            session.worker = self._idle.pop() if self._idle else await self.new_worker()
+            try:
+                await session._load()
+                yield session
+            finally:
+                self.restarts += session.restarts
+                await self._release(session.worker)
+
+    async def _release(self, worker: _Worker | None) -> None:
+        if worker is None:
+            return
+        worker.theorems += 1
+        healthy = worker.coqtop.alive and worker.theorems < self.limits.recycle_after
+        if healthy:
+            try:
+                reply = await worker.coqtop.send(f"BackTo {worker.base}.", _CONTROL_TIMEOUT_S)
+                healthy = reply.ok
+            except ProverFault:
+                healthy = False
+        if healthy:
+            self._idle.append(worker)
+        else:
+            await worker.coqtop.close()
+
+    async def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        """The whole-file check every reported proof must pass (see ``coq_check``)."""
+        async with self._check_slots:
+            return await check_with_coqc(
+                theorem,
+                proof,
+                preamble=self.preamble,
+                allowed_axioms=self.allowed_axioms,
+                timeout_s=self.limits.check_timeout_s,
+                memory_bytes=self.limits.memory_bytes,
+            )
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().coqtop.close()

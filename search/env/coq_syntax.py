@@ -1,0 +1,209 @@
+"""Static checks on untrusted Coq text: statements, headers, tactics and whole proofs.
+
+Tactics come from a model and statements from users, so both are code. Coq reads *sentences*
+(text up to a ``.`` followed by a blank), and a sentence may be a vernacular command that loads
+files, declares axioms or ends the proof early. These checks are the first line of defence;
+the second is the whole-file ``coqc`` check with ``Print Assumptions`` (see ``coq_check``).
+
+Policy (documented in the README):
+* printable ASCII only (unicode look-alikes of keywords are rejected, not normalised);
+* no string literals (``"``) in tactics, since they are the only way to print arbitrary text;
+* comments are removed before checking; an unterminated comment is an error;
+* a tactic sentence starts with a lower-case tactic name, ``(``, a goal selector (``all:``,
+  ``2:``) or is a bullet/brace; anything starting with an upper-case word is vernacular;
+* a denylist of words that may never appear: ``admit``, ``Admitted``, ``Axiom`` ... .
+"""
+
+from __future__ import annotations
+
+import re
+
+from search.types import UnsafeInput
+
+#: Words that must not appear anywhere in a tactic or proof: they give up a goal, add an
+#: axiom, end the proof, or are vernacular that touches files or the kernel's checks.
+FORBIDDEN_IN_PROOF = frozenset(
+    {
+        "admit", "give_up", "Admitted", "Abort", "Axiom", "Axioms", "Parameter", "Parameters",
+        "Conjecture", "Hypothesis", "Hypotheses", "Variable", "Variables", "Load", "Declare",
+        "Drop", "Redirect", "Require", "Import", "Export", "Set", "Unset", "Qed", "Defined",
+        "Save", "Proof", "Theorem", "Lemma", "Definition", "Fixpoint", "Extraction", "Cd",
+        "Add", "Reset", "Back", "BackTo", "Undo", "Restart", "Quit", "Timeout", "Module",
+        "Section", "End", "Ltac", "Ltac2", "Tactic", "Instance", "Existing", "Opaque",
+        "Transparent", "Print", "Unshelve",
+    }
+)  # fmt: skip
+
+#: Vernacular that must never appear in a header either: it reads or writes files, loads
+#: native code, or switches off the kernel's checks (see shared/docs/coq.md).
+FORBIDDEN_IN_HEADER = (
+    r"\bLoad\b", r"\bDeclare\s+ML\s+Module\b", r"\bRedirect\b", r"\bDrop\b",
+    r"\bUnset\s+(Guard|Positivity|Universe)\s+Checking\b", r"\bAdmitted\b", r"\badmit\b",
+    r"\bAbort\b", r"\bAdd\s+(Rec\s+)?(LoadPath|ML\s+Path)\b", r"\bCd\b", r"\bExtraction\b",
+    r"\bBackTo\b", r"\bBack\b", r"\bReset\b", r"\bQuit\b", r"\bTimeout\b",
+    r"\bSet\s+(Guard|Positivity|Universe)\b", r"\bTypeclasses\s+eauto\b.*\bdebug\b",
+)  # fmt: skip
+
+STATEMENT_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
+
+MAX_TACTIC_CHARS = 4_000
+MAX_PROOF_CHARS = 100_000
+
+_BULLET = re.compile(r"^(-+|\++|\*+|\{|\})$")
+_SELECTOR = re.compile(r"^(all|\d+(\s*,\s*\d+)*|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+
+
+def strip_comments(text: str) -> str:
+    """Remove ``(* ... *)`` comments, which nest in Coq; raise on an unterminated one."""
+    out: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        if pair == "(*":
+            depth += 1
+            i += 2
+            continue
+        if pair == "*)" and depth:
+            depth -= 1
+            i += 2
+            if depth == 0:
+                out.append(" ")
+            continue
+        if depth == 0:
+            out.append(text[i])
+        i += 1
+    if depth:
+        raise UnsafeInput("unterminated comment '(*'")
+    return "".join(out)
+
+
+def _require_ascii(text: str, what: str) -> None:
+    for ch in text:
+        if not (ch.isascii() and (ch.isprintable() or ch in "\n\t\r")):
+            raise UnsafeInput(f"{what} contains the non-ASCII or control character {ch!r}")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split comment-free Coq text into sentences, bullets and braces included.
+
+    A sentence ends at a ``.`` followed by a blank or the end of the text (not ``..``);
+    a leading bullet (``-``, ``+``, ``*``) or brace is a sentence of its own, as Coq reads it.
+    """
+    sentences: list[str] = []
+    current: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if not "".join(current).strip() and ch in "-+*{}":
+            run = ch
+            while ch in "-+*" and i + 1 < n and text[i + 1] == ch:
+                i += 1
+                run += ch
+            sentences.append(run)
+            current = []
+            i += 1
+            continue
+        current.append(ch)
+        if ch == "." and (i + 1 == n or text[i + 1].isspace()) and (i == 0 or text[i - 1] != "."):
+            sentences.append("".join(current).strip())
+            current = []
+        i += 1
+    rest = "".join(current).strip()
+    if rest:
+        sentences.append(rest)
+    return sentences
+
+
+def check_tactic_sentence(sentence: str) -> None:
+    """Raise ``UnsafeInput`` unless ``sentence`` is a single tactic (or bullet/brace)."""
+    if _BULLET.match(sentence):
+        return
+    if not sentence.endswith("."):
+        raise UnsafeInput(f"tactic is not terminated by '.': {sentence[:80]!r}")
+    body = _SELECTOR.sub("", sentence[:-1].strip(), count=1).strip()
+    if not body:
+        raise UnsafeInput("empty tactic")
+    for word in _WORD.findall(body):
+        if word in FORBIDDEN_IN_PROOF:
+            raise UnsafeInput(f"forbidden construct {word!r} in tactic {sentence[:80]!r}")
+    if not (body[0].islower() or body[0] == "("):
+        raise UnsafeInput(f"not a tactic (vernacular command?): {sentence[:80]!r}")
+
+
+def parse_tactic(text: str) -> str:
+    """Validate one model-proposed tactic; return it as exactly one sentence ending in ``.``."""
+    if len(text) > MAX_TACTIC_CHARS:
+        raise UnsafeInput(f"tactic longer than {MAX_TACTIC_CHARS} characters")
+    _require_ascii(text, "tactic")
+    if '"' in text:
+        raise UnsafeInput("string literals are not allowed in tactics")
+    body = " ".join(strip_comments(text).split())
+    if not body:
+        raise UnsafeInput("empty tactic")
+    if not body.endswith("."):
+        body += "."
+    sentences = split_sentences(body)
+    if len(sentences) != 1:
+        raise UnsafeInput(f"expected one tactic, got {len(sentences)} sentences: {body[:80]!r}")
+    check_tactic_sentence(sentences[0])
+    return sentences[0]
+
+
+def parse_proof(text: str) -> list[str]:
+    """Validate a whole proof script (what goes between ``Proof.`` and ``Qed.``).
+
+    An enclosing ``Proof.`` ... ``Qed.`` is tolerated and removed, since models often emit it.
+    Returns the sentences in order.
+    """
+    if len(text) > MAX_PROOF_CHARS:
+        raise UnsafeInput(f"proof longer than {MAX_PROOF_CHARS} characters")
+    _require_ascii(text, "proof")
+    if '"' in text:
+        raise UnsafeInput("string literals are not allowed in proofs")
+    sentences = split_sentences(strip_comments(text))
+    if sentences and sentences[0] == "Proof.":
+        sentences = sentences[1:]
+    if sentences and sentences[-1] in ("Qed.", "Defined."):
+        sentences = sentences[:-1]
+    if not sentences:
+        raise UnsafeInput("empty proof")
+    for sentence in sentences:
+        check_tactic_sentence(" ".join(sentence.split()))
+    return [" ".join(s.split()) for s in sentences]
+
+
+def check_header(header: str) -> None:
+    """Raise ``UnsafeInput`` if a header holds commands that reach outside Coq's checker."""
+    if len(header) > MAX_PROOF_CHARS:
+        raise UnsafeInput(f"header longer than {MAX_PROOF_CHARS} characters")
+    _require_ascii(header, "header")
+    code = strip_comments(header)
+    for pattern in FORBIDDEN_IN_HEADER:
+        found = re.search(pattern, code)
+        if found:
+            raise UnsafeInput(f"forbidden command {found.group(0)!r} in header")
+
+
+def check_statement(statement: str, name: str | None = None) -> str:
+    """Validate that ``statement`` is exactly one theorem declaration; return its name."""
+    if len(statement) > MAX_PROOF_CHARS:
+        raise UnsafeInput(f"statement longer than {MAX_PROOF_CHARS} characters")
+    _require_ascii(statement, "statement")
+    code = strip_comments(statement).strip()
+    sentences = split_sentences(code)
+    if len(sentences) != 1 or not sentences[0].endswith("."):
+        raise UnsafeInput(
+            "statement must be exactly one declaration ending in '.', e.g. 'Theorem t : 1 = 1.'"
+        )
+    match = re.match(r"(\w+)\s+([A-Za-z_][\w']*)", sentences[0])
+    if not match or match.group(1) not in STATEMENT_KEYWORDS:
+        raise UnsafeInput(f"statement must start with one of {', '.join(STATEMENT_KEYWORDS)}")
+    for word in _WORD.findall(sentences[0]):
+        if word in ("Admitted", "admit", "Axiom", "Qed", "Proof", "Defined", "Abort", "Load"):
+            raise UnsafeInput(f"forbidden construct {word!r} in statement")
+    if name is not None and match.group(2) != name:
+        raise UnsafeInput(f"statement declares {match.group(2)!r}, expected {name!r}")
+    return match.group(2)

@@ -1,0 +1,102 @@
+"""pass@N: sample N whole proofs from the policy and verify each.
+
+Each distinct candidate is first run in the warm prover session (milliseconds), and only those
+that close the goal there go to the whole-file check (a fresh ``coqc`` costs 0.3–2.5 s), so
+wrong candidates are cheap. Duplicate samples are checked once and counted with their
+multiplicity. With ``early_stop`` the search ends at the first verified proof; otherwise all
+samples are judged and the result carries the unbiased pass@k estimate for every k <= N.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prover.policy import Policy
+from search.config import SearchConfig
+from search.env.base import ProofEnvironment
+from search.pass_at_k import pass_at_k_curve
+from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
+from search.types import Failed, Proved, ProverFault, Theorem, UnsafeInput, Verdict
+
+
+async def pass_at_n(
+    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+) -> SearchResult:
+    """Sample ``config.n`` proofs of ``theorem`` and verify them; never raises for bad input."""
+    started = time.monotonic()
+    deadline = started + config.wall_timeout_s
+    stats = SearchStats()
+    nodes: list[TreeNode] = []
+    samples = correct = 0
+    first: tuple[str, Verdict] | None = None
+    status = SearchStatus.FAILED
+    message = ""
+
+    def finish(status: SearchStatus, message: str, complete: bool) -> SearchResult:
+        stats.time_total_s = time.monotonic() - started
+        return SearchResult(
+            theorem=theorem.name,
+            prover=env.prover.value,
+            strategy=config.strategy.value,
+            status=status,
+            proof=first[0] if first else None,
+            checked_source=first[1].checked_source if first else None,
+            axioms=list(first[1].axioms) if first else [],
+            message=message,
+            stats=stats,
+            samples=samples,
+            correct=correct,
+            pass_at_k=pass_at_k_curve(samples, correct) if complete and samples else None,
+            tree=nodes if config.record_tree else None,
+            config=config,
+        )
+
+    policy_started = time.monotonic()
+    candidates = await policy.proofs(theorem, config.n)
+    stats.policy_calls += 1
+    stats.time_policy_s += time.monotonic() - policy_started
+    try:
+        async with env.session(theorem, config.tactic_timeout_s) as session:
+            stats.time_prover_s += time.monotonic() - policy_started - stats.time_policy_s
+            for index, candidate in enumerate(candidates):
+                if time.monotonic() >= deadline:
+                    return finish(
+                        SearchStatus.PROVED if first else SearchStatus.TIMEOUT,
+                        "wall-clock budget spent",
+                        complete=False,
+                    )
+                samples += candidate.count
+                node = TreeNode(id=index, parent=None, tactic=candidate.text,
+                                logprob=candidate.logprob, score=candidate.logprob)  # fmt: skip
+                nodes.append(node)
+                step_started = time.monotonic()
+                try:
+                    outcome = await session.run_proof(candidate.text)
+                except ProverFault as fault:
+                    stats.prover_faults += 1
+                    outcome = Failed(f"{type(fault).__name__}: {fault}")
+                stats.prover_calls += 1
+                stats.time_prover_s += time.monotonic() - step_started
+                if not isinstance(outcome, Proved):
+                    node.status, node.message = NodeStatus.FAILED, outcome.message
+                    stats.failed_tactics += 1
+                    continue
+                check_started = time.monotonic()
+                verdict = await env.verify(theorem, candidate.text)
+                stats.time_check_s += time.monotonic() - check_started
+                stats.candidates_checked += 1
+                if not verdict.ok:
+                    node.status, node.message = NodeStatus.FAILED, verdict.message
+                    continue
+                node.status = NodeStatus.PROVED
+                correct += candidate.count
+                if first is None:
+                    first = (candidate.text, verdict)
+                    status, message = SearchStatus.PROVED, verdict.message
+                if config.early_stop:
+                    return finish(status, message, complete=False)
+    except UnsafeInput as exc:
+        return finish(SearchStatus.ERROR, f"bad input: {exc}", complete=False)
+    except ProverFault as exc:
+        return finish(SearchStatus.ERROR, f"prover fault: {exc}", complete=False)
+    return finish(status, message or f"none of {samples} samples verified", complete=True)

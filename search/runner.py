@@ -1,0 +1,73 @@
+"""Glue shared by the CLI, the workers and the benchmarks: build an environment and a policy
+from configuration, run the configured strategy, and record the versions of what ran."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import re
+import subprocess
+from importlib import metadata
+
+from prover.automation import AutomationPolicy
+from prover.policy import Policy
+from search.best_first import best_first
+from search.config import ProverLimits, SearchConfig, Strategy
+from search.env.base import ProofEnvironment
+from search.env.coq import CoqEnvironment
+from search.env.coq_check import DEFAULT_PREAMBLE, HAMMER_PREAMBLE
+from search.pass_at_n import pass_at_n
+from search.result import SearchResult
+from search.types import ProverKind, Theorem
+
+POLICIES = ("automation",)
+
+
+def make_environment(
+    prover: ProverKind, limits: ProverLimits | None = None, hammer: bool = False
+) -> ProofEnvironment:
+    """The proof environment for ``prover``; ``hammer`` also loads CoqHammer's tactics."""
+    if ProverKind(prover) is ProverKind.COQ:
+        preamble = (*DEFAULT_PREAMBLE, HAMMER_PREAMBLE) if hammer else DEFAULT_PREAMBLE
+        return CoqEnvironment(limits, preamble=preamble)
+    raise NotImplementedError(
+        "the Lean 4 backends (Lean REPL, LeanDojo) are not available in this version; "
+        "use --prover coq"
+    )
+
+
+def make_policy(name: str, prover: ProverKind) -> Policy:
+    """The policy called ``name`` (``automation``: the model-free baseline)."""
+    if name == "automation":
+        return AutomationPolicy(prover)
+    raise ValueError(f"unknown policy {name!r}; available: {', '.join(POLICIES)}")
+
+
+async def run_search(
+    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+) -> SearchResult:
+    """Run the strategy named in ``config``."""
+    if config.strategy is Strategy.PASS_AT_N:
+        return await pass_at_n(theorem, env, policy, config)
+    return await best_first(theorem, env, policy, config)
+
+
+@functools.cache
+def coq_version() -> str | None:
+    try:
+        out = subprocess.run(["coqtop", "-v"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"version (\S+)", out)
+    return match.group(1) if match else None
+
+
+def versions(prover: ProverKind) -> dict[str, str | None]:
+    """Versions of everything that decides a result, recorded with every result row."""
+    found: dict[str, str | None] = {
+        "dcoprover": metadata.version("dcoprover"),
+        "python": platform.python_version(),
+    }
+    if ProverKind(prover) is ProverKind.COQ:
+        found["coq"] = coq_version()
+    return found
