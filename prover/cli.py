@@ -23,6 +23,9 @@ from search.runner import POLICIES, make_environment, make_policy, run_search
 from search.types import ProverKind, Theorem, UnsafeInput
 
 
+DATA_HELP = "Benchmark JSONL file or repository checkout (default: download, pinned)."
+
+
 def search_options(command):
     """Options shared by ``prove`` and ``eval``: one place for every search knob."""
     defaults = SearchConfig()
@@ -118,8 +121,7 @@ def main() -> None:
 @click.option("--name", default=None, help="With --benchmark: the theorem to prove.")
 @click.option("--benchmark", type=click.Choice(["minif2f"]), default=None,
               help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Benchmark JSONL file or repository checkout (default: download, pinned).")  # fmt: skip
+@click.option("--data", type=click.Path(path_type=Path), default=None, help=DATA_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the SearchResult as one JSON object.")
 def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
     """Search for a proof of one theorem and print the verified proof.
@@ -163,8 +165,7 @@ async def _prove_one(theorem, config, limits, options) -> SearchResult:
 @main.command(name="eval")
 @search_options
 @click.option("--benchmark", type=click.Choice(["minif2f"]), default="minif2f", show_default=True)
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Benchmark JSONL file or repository checkout (default: download, pinned).")  # fmt: skip
+@click.option("--data", type=click.Path(path_type=Path), default=None, help=DATA_HELP)
 @click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first K theorems of the split.")
 @click.option("--names", default=None, help="Comma-separated theorem names to run.")

@@ -69,11 +69,10 @@ def memory_limiter(limit_bytes: int):
 
 def parse_reply(raw: str) -> tuple[str, int, str | None]:
     """Split raw coqtop output ending in a prompt into (text, prompt number, error or None)."""
-    match = None
-    for match in PROMPT.finditer(raw):
-        pass
-    if match is None:
+    matches = list(PROMPT.finditer(raw))
+    if not matches:
         raise ProverCrash(f"coqtop reply without a prompt: {raw[-200:]!r}")
+    match = matches[-1]
     text = PROMPT.sub("", raw[: match.start()])
     text = _TAGGED.sub("", text).strip()
     error = _ERROR.search(text)
