@@ -22,7 +22,6 @@ from search.result import SearchResult
 from search.runner import POLICIES, make_environment, make_policy, run_search
 from search.types import ProverKind, Theorem, UnsafeInput
 
-
 DATA_HELP = "Benchmark JSONL file or repository checkout (default: download, pinned)."
 
 
