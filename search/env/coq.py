@@ -165,7 +165,16 @@ class CoqSession:
         """
         if self.worker is None or not self.worker.coqtop.alive:
             await self._restart()
-        path = self._states[key].path
+        try:
+            await self._follow(self._states[key].path)
+        except ProverCrash:
+            # The process died since its last answer (killed from outside, out of memory):
+            # nothing of the caller's tactic ran yet, so a fresh process is a clean retry.
+            await self._restart()
+            await self._follow(self._states[key].path)
+
+    async def _follow(self, path: tuple[str, ...]) -> None:
+        """Bring the process's document to ``path`` by BackTo and replay."""
         shared = 0
         while (
             shared < len(self._line)

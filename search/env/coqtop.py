@@ -87,12 +87,13 @@ class CoqTop:
         self._extra_args = extra_args
         self._proc: asyncio.subprocess.Process | None = None
         self._buffer = ""
+        self._killed = False
         self.prompt = 0
         self.sentences_sent = 0
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.returncode is None
+        return self._proc is not None and self._proc.returncode is None and not self._killed
 
     @property
     def pid(self) -> int | None:
@@ -165,6 +166,7 @@ class CoqTop:
             self._buffer += chunk.decode(errors="replace")
 
     def kill(self) -> None:
+        self._killed = True
         if self._proc is not None and self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGKILL)

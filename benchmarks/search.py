@@ -1,0 +1,762 @@
+"""Benchmark: does best-first search beat plain automation on MiniF2F-Coq, and how close does
+it run to what the cores allow?
+
+Two questions, one run:
+
+1. **Solved under the same wall budget.** Best-first search with the automation policy is
+   compared with (a) every automation tactic tried alone after ``intros`` and (b) CoqHammer's
+   reconstruction tactics (``sauto``/``hauto``/``qauto``), each given the same ``--budget``
+   seconds per theorem. If best-first does not beat (a), the tree search adds nothing over
+   the tactics it is built from; (b) is the strongest off-the-shelf Coq automation, the
+   baseline a learned policy is measured against. Every reported proof passed ``coqc``.
+2. **Throughput.** Best-first with a fixed expansion budget on a fixed set of theorems, at
+   1, 2 and 4 concurrent searches. One ``coqtop`` runs one tactic at a time on one core, so
+   prover calls/s cannot exceed ``min(c, cores) / latency``; the measured/bound ratio says how
+   much is lost to everything else (Python, session loading, ``coqc`` checks, other load).
+
+This is a measurement, not a test: it asserts nothing about time. It writes every raw number
+(per-theorem rows included) to ``--out`` (JSON) and the summary tables to the same path with
+``.md``. Run it from the repository root::
+
+    python benchmarks/search.py --data /work/shared/data/minif2f-coq.jsonl --split test
+"""
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, and this file (search.py)
+# would then shadow the ``search`` package it benchmarks.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from prover.automation import COQ_CLOSERS, AutomationPolicy
+from prover.policy import Candidate, Policy, normalize_priors
+from search.benchmarks import SPLITS, load_minif2f
+from search.config import ProverLimits, SearchConfig, Strategy, default_workers
+from search.env.base import ProofEnvironment, ProofSession
+from search.env.coq_syntax import parse_proof
+from search.result import SearchResult, SearchStatus
+from search.runner import coq_version, make_environment, run_search, versions
+from search.types import ProofState, ProverKind, StepOutcome, Theorem, UnsafeInput, Verdict
+
+BEST_FIRST = "best-first"
+ONE_SHOT = "one-shot automation"
+HAMMER = "CoqHammer"
+#: CoqHammer's reconstruction tactics (no external ATP needed), tried in this order.
+HAMMER_TACTICS = ("sauto", "hauto", "qauto", "sauto lq: on", "hauto lq: on")
+THROUGHPUT_CONCURRENCY = (1, 2, 4)
+#: A trivial theorem opened once per pool slot before timing starts, so that starting
+#: coqtop and loading the preamble (slow with CoqHammer) is not billed to the first theorems.
+WARMUP = Theorem(name="dcoprover_warmup", statement="Theorem dcoprover_warmup : True.")
+
+
+# -- policies ------------------------------------------------------------------------------
+class ScriptPolicy:
+    """A fixed list of closing tactics, each tried alone: ``intros.`` then the tactic.
+
+    Run through pass@N, this is 'try every tactic once', the baseline best-first search has to
+    beat. ``tactics`` offers the same tactics for any state, so the policy is a complete
+    ``Policy`` and also runs under best-first.
+    """
+
+    def __init__(self, name: str, weights: dict[str, float]) -> None:
+        self.name = name
+        self.priors = normalize_priors(weights)
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]:
+        ranked = sorted(self.priors.items(), key=lambda item: -item[1])
+        return [Candidate(tactic, logprob) for tactic, logprob in ranked[:n]]
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
+        return [
+            Candidate(f"intros.\n{c.text}.", c.logprob)
+            for c in await self.tactics(theorem, ProofState(key=0, goals=()), n)
+        ]
+
+
+def parseable_hammer_tactics() -> tuple[list[str], list[str]]:
+    """(kept, dropped): the hammer tactics whose one-shot proof our syntax checks accept.
+
+    A proof the checks reject would fail every theorem for a reason that has nothing to do
+    with CoqHammer, so it is dropped and reported instead of being run.
+    """
+    kept, dropped = [], []
+    for tactic in HAMMER_TACTICS:
+        try:
+            parse_proof(f"intros.\n{tactic}.")
+        except UnsafeInput:
+            dropped.append(tactic)
+        else:
+            kept.append(tactic)
+    return kept, dropped
+
+
+# -- a timed environment -------------------------------------------------------------------
+class _TimedSession:
+    """Delegates to a real session and records the wall time of every ``apply``."""
+
+    def __init__(self, inner: ProofSession, latencies: list[float]) -> None:
+        self.inner = inner
+        self.latencies = latencies
+
+    @property
+    def root(self) -> ProofState | None:
+        return self.inner.root
+
+    async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
+        started = time.perf_counter()
+        try:
+            return await self.inner.apply(state, tactic)
+        finally:
+            self.latencies.append(time.perf_counter() - started)
+
+    async def run_proof(self, proof: str) -> StepOutcome:
+        return await self.inner.run_proof(proof)
+
+    def proof_of(self, state: ProofState) -> str:
+        return self.inner.proof_of(state)
+
+
+class TimedEnvironment:
+    """A ``ProofEnvironment`` that measures per-tactic latency directly.
+
+    ``SearchStats`` only has the total prover time, which also holds session loading; the
+    throughput bound needs the distribution of single tactic calls (its median).
+    """
+
+    def __init__(self, inner: ProofEnvironment) -> None:
+        self.inner = inner
+        self.prover = inner.prover
+        self.latencies: list[float] = []
+
+    @contextlib.asynccontextmanager
+    async def session(self, theorem: Theorem, tactic_timeout_s: float) -> AsyncIterator[Any]:
+        async with self.inner.session(theorem, tactic_timeout_s) as session:
+            yield _TimedSession(session, self.latencies)
+
+    async def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        return await self.inner.verify(theorem, proof)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+# -- running a method ----------------------------------------------------------------------
+@dataclass
+class Row:
+    """One theorem under one method: what the report and the JSON are built from."""
+
+    name: str
+    status: str
+    wall_s: float
+    proof: str | None
+    message: str
+    stats: dict[str, Any]
+    samples: int | None = None
+
+
+@dataclass
+class MethodRun:
+    """All theorems under one method."""
+
+    method: str
+    config: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    wall_s: float = 0.0
+    note: str = ""
+
+    @property
+    def solved(self) -> set[str]:
+        return {row.name for row in self.rows if row.status == SearchStatus.PROVED}
+
+
+async def warm_up(env: ProofEnvironment, slots: int, tactic_timeout_s: float) -> None:
+    """Start ``slots`` prover processes now (all sessions open at once need distinct ones)."""
+
+    async def hold() -> None:
+        async with env.session(WARMUP, tactic_timeout_s):
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(hold() for _ in range(slots)))
+
+
+async def run_method(
+    method: str,
+    theorems: Sequence[Theorem],
+    env: ProofEnvironment,
+    policy: Policy,
+    config: SearchConfig,
+    concurrency: int,
+    console: Console,
+    note: str = "",
+) -> MethodRun:
+    """Search every theorem with ``concurrency`` searches at a time; always closes ``env``.
+
+    A search that raises (it should not) becomes an ``error`` row, so one broken theorem does
+    not lose an hour-long run.
+    """
+    run = MethodRun(method=method, config=config.model_dump(mode="json"), note=note)
+    slots = asyncio.Semaphore(concurrency)
+    progress = Progress(
+        TextColumn(f"[bold]{method}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("proved {task.fields[proved]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+    async def one(theorem: Theorem) -> None:
+        async with slots:
+            started = time.monotonic()
+            try:
+                result = await run_search(theorem, env, policy, config)
+            except Exception as exc:
+                result = SearchResult(
+                    theorem=theorem.name,
+                    prover=env.prover.value,
+                    strategy=config.strategy.value,
+                    status=SearchStatus.ERROR,
+                    message=f"benchmark caught {type(exc).__name__}: {exc}",
+                )
+            wall = time.monotonic() - started
+        row = Row(
+            name=theorem.name,
+            status=result.status.value,
+            wall_s=round(wall, 3),
+            proof=result.proof,
+            message=result.message,
+            stats=result.stats.model_dump(mode="json"),
+            samples=result.samples,
+        )
+        run.rows.append(row)
+        proved = len(run.solved)
+        progress.update(task, advance=1, proved=proved)
+        if not console.is_terminal:
+            console.print(
+                f"{method}: {len(run.rows)}/{len(theorems)} {theorem.name} {row.status} "
+                f"{row.wall_s:.1f}s (proved {proved})",
+                highlight=False,
+            )
+
+    try:
+        await warm_up(env, concurrency, config.tactic_timeout_s)
+        with progress:
+            task = progress.add_task(method, total=len(theorems), proved=0)
+            started = time.monotonic()
+            await asyncio.gather(*(one(theorem) for theorem in theorems))
+            run.wall_s = round(time.monotonic() - started, 3)
+    finally:
+        await env.close()
+    order = {theorem.name: index for index, theorem in enumerate(theorems)}
+    run.rows.sort(key=lambda row: order[row.name])
+    return run
+
+
+async def compare(
+    theorems: Sequence[Theorem], budget: float, concurrency: int, console: Console
+) -> list[MethodRun]:
+    """The three methods one after another, each with its own environment and budget."""
+    limits = ProverLimits(pool_size=concurrency)
+    runs = [
+        await run_method(
+            BEST_FIRST,
+            theorems,
+            make_environment(ProverKind.COQ, limits),
+            AutomationPolicy(ProverKind.COQ),
+            SearchConfig(strategy=Strategy.BEST_FIRST, wall_timeout_s=budget, record_tree=False),
+            concurrency,
+            console,
+        )
+    ]
+    one_shot = ScriptPolicy("one-shot-automation", COQ_CLOSERS)
+    runs.append(
+        await run_method(
+            ONE_SHOT,
+            theorems,
+            make_environment(ProverKind.COQ, limits),
+            one_shot,
+            SearchConfig(
+                strategy=Strategy.PASS_AT_N,
+                n=len(COQ_CLOSERS),
+                wall_timeout_s=budget,
+                early_stop=True,
+                record_tree=False,
+            ),
+            concurrency,
+            console,
+        )
+    )
+    kept, dropped = parseable_hammer_tactics()
+    note = f"dropped (rejected by parse_proof): {', '.join(dropped)}" if dropped else ""
+    if dropped:
+        console.print(f"[yellow]CoqHammer: {note}")
+    hammer = ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0))
+    runs.append(
+        await run_method(
+            HAMMER,
+            theorems,
+            make_environment(ProverKind.COQ, limits, hammer=True),
+            hammer,
+            SearchConfig(
+                strategy=Strategy.PASS_AT_N,
+                n=len(kept),
+                wall_timeout_s=budget,
+                early_stop=True,
+                record_tree=False,
+            ),
+            concurrency,
+            console,
+            note=note,
+        )
+    )
+    return runs
+
+
+# -- throughput ----------------------------------------------------------------------------
+@dataclass
+class ThroughputRun:
+    """Best-first on the fixed theorem set at one concurrency level."""
+
+    concurrency: int
+    wall_s: float
+    expansions: int
+    prover_calls: int
+    proved: int
+    latency_median_s: float
+    latency_mean_s: float
+    latency_p90_s: float
+    #: Filled in once the c=1 run gives the reference latency.
+    bound_calls_per_s: float = 0.0
+    bound_calls_per_s_mean: float = 0.0
+
+    @property
+    def calls_per_s(self) -> float:
+        return self.prover_calls / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def expansions_per_s(self) -> float:
+        return self.expansions / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def tactics_per_expansion(self) -> float:
+        return self.prover_calls / self.expansions if self.expansions else 0.0
+
+    @property
+    def bound_expansions_per_s(self) -> float:
+        per = self.tactics_per_expansion
+        return self.bound_calls_per_s / per if per else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "calls_per_s": self.calls_per_s,
+            "expansions_per_s": self.expansions_per_s,
+            "tactics_per_expansion": self.tactics_per_expansion,
+            "bound_expansions_per_s": self.bound_expansions_per_s,
+            "calls_ratio_to_bound": _ratio(self.calls_per_s, self.bound_calls_per_s),
+            "expansions_ratio_to_bound": _ratio(self.expansions_per_s, self.bound_expansions_per_s),
+        }
+
+
+def pick_throughput_set(
+    theorems: Sequence[Theorem], best_first: MethodRun, size: int
+) -> list[Theorem]:
+    """The first ``size`` theorems best-first did not prove (they use the whole expansion
+    budget, so the rate is measured on searching, not on start-up), topped up with proved
+    ones when there are too few."""
+    solved = best_first.solved
+    unproved = [t for t in theorems if t.name not in solved]
+    return (unproved + [t for t in theorems if t.name in solved])[:size]
+
+
+async def measure_throughput(
+    theorems: Sequence[Theorem],
+    concurrency: int,
+    expansions: int,
+    wall_timeout_s: float,
+    console: Console,
+) -> ThroughputRun:
+    """One best-first pass over ``theorems`` with ``concurrency`` searches and pool slots."""
+    env = TimedEnvironment(make_environment(ProverKind.COQ, ProverLimits(pool_size=concurrency)))
+    config = SearchConfig(
+        strategy=Strategy.BEST_FIRST,
+        max_expansions=expansions,
+        wall_timeout_s=wall_timeout_s,
+        record_tree=False,
+    )
+    run = await run_method(
+        f"throughput c={concurrency}",
+        theorems,
+        env,
+        AutomationPolicy(ProverKind.COQ),
+        config,
+        concurrency,
+        console,
+    )
+    latencies = sorted(env.latencies)
+    return ThroughputRun(
+        concurrency=concurrency,
+        wall_s=run.wall_s,
+        expansions=sum(row.stats["expansions"] for row in run.rows),
+        prover_calls=sum(row.stats["prover_calls"] for row in run.rows),
+        proved=len(run.solved),
+        latency_median_s=statistics.median(latencies) if latencies else math.nan,
+        latency_mean_s=statistics.fmean(latencies) if latencies else math.nan,
+        latency_p90_s=latencies[int(0.9 * (len(latencies) - 1))] if latencies else math.nan,
+    )
+
+
+async def throughput(
+    theorems: Sequence[Theorem],
+    expansions: int,
+    wall_timeout_s: float,
+    cores: int,
+    console: Console,
+) -> list[ThroughputRun]:
+    """Measure at each concurrency level and attach the bound from the c=1 latency.
+
+    The bound uses the latency of an *uncontended* call (c=1): with c searches on ``cores``
+    cores, at most ``min(c, cores)`` tactics run at once. With the median it is the bound
+    asked for; with the mean (Little's law, tighter when a few tactics hit their time limit)
+    it is what perfect overlap would reach.
+    """
+    runs = []
+    for concurrency in THROUGHPUT_CONCURRENCY:
+        runs.append(
+            await measure_throughput(theorems, concurrency, expansions, wall_timeout_s, console)
+        )
+    reference = runs[0]
+    for run in runs:
+        parallel = min(run.concurrency, cores)
+        run.bound_calls_per_s = parallel / reference.latency_median_s
+        run.bound_calls_per_s_mean = parallel / reference.latency_mean_s
+    return runs
+
+
+# -- reporting -----------------------------------------------------------------------------
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def method_table(runs: Sequence[MethodRun], total: int) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the solved-counts table (shared by the console and Markdown)."""
+    best = len(runs[0].solved)
+    header = [
+        "method",
+        "solved",
+        "of N",
+        "share",
+        "best-first / method",
+        "mean wall s",
+        "max wall s",
+        "run wall s",
+    ]
+    rows = []
+    for run in runs:
+        walls = [row.wall_s for row in run.rows] or [0.0]
+        solved = len(run.solved)
+        rows.append(
+            [
+                run.method,
+                str(solved),
+                str(total),
+                f"{100 * solved / total:.1f}%" if total else "-",
+                _fmt_ratio(_ratio(best, solved)),
+                f"{statistics.fmean(walls):.2f}",
+                f"{max(walls):.2f}",
+                f"{run.wall_s:.0f}",
+            ]
+        )
+    return header, rows
+
+
+def throughput_table(runs: Sequence[ThroughputRun]) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "c",
+        "wall s",
+        "expansions",
+        "calls",
+        "tactics/exp",
+        "median lat ms",
+        "exp/s",
+        "exp/s bound",
+        "exp ratio",
+        "calls/s",
+        "calls/s bound",
+        "calls ratio",
+        "calls/s bound (mean lat)",
+    ]
+    rows = [
+        [
+            str(r.concurrency),
+            f"{r.wall_s:.1f}",
+            str(r.expansions),
+            str(r.prover_calls),
+            f"{r.tactics_per_expansion:.1f}",
+            f"{1000 * r.latency_median_s:.1f}",
+            f"{r.expansions_per_s:.2f}",
+            f"{r.bound_expansions_per_s:.2f}",
+            _fmt_ratio(_ratio(r.expansions_per_s, r.bound_expansions_per_s)),
+            f"{r.calls_per_s:.1f}",
+            f"{r.bound_calls_per_s:.1f}",
+            _fmt_ratio(_ratio(r.calls_per_s, r.bound_calls_per_s)),
+            f"{r.bound_calls_per_s_mean:.1f}",
+        ]
+        for r in runs
+    ]
+    return header, rows
+
+
+def rich_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for index, name in enumerate(header):
+        table.add_column(name, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """What ran the benchmark: timings mean little without it."""
+    model = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model or "unknown",
+        "platform": platform.platform(),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def exclusive(runs: Sequence[MethodRun]) -> dict[str, list[str]]:
+    """For each other method, the theorems it solved that best-first did not."""
+    best = runs[0].solved
+    return {
+        run.method: [row.name for row in run.rows if row.name in run.solved - best]
+        for run in runs[1:]
+    }
+
+
+def write_report(
+    out: Path,
+    meta: dict[str, Any],
+    runs: Sequence[MethodRun],
+    total: int,
+    throughput_runs: Sequence[ThroughputRun] | None,
+    throughput_names: Sequence[str],
+) -> None:
+    """Write the JSON (every number) and the Markdown summary next to it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    best = len(runs[0].solved)
+    payload = {
+        **meta,
+        "theorems": total,
+        "methods": [
+            {
+                **asdict(run),
+                "solved": len(run.solved),
+                "share": _ratio(len(run.solved), total),
+                "best_first_ratio": _ratio(best, len(run.solved)),
+            }
+            for run in runs
+        ],
+        "solved_by_method_not_by_best_first": exclusive(runs),
+        "throughput": None
+        if throughput_runs is None
+        else {
+            "theorems": list(throughput_names),
+            "runs": [run.as_dict() for run in throughput_runs],
+        },
+    }
+    out.write_text(json.dumps(payload, indent=1) + "\n")
+
+    m = meta["machine"]
+    lines = [
+        f"# Search benchmark: MiniF2F-Coq {meta['split']}",
+        "",
+        f"- date: {meta['date']}",
+        f"- machine: {m['cores']} cores, {m['cpu']} ({m['platform']}); "
+        f"load average at start {', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}",
+        f"- Coq {meta['coq']}, dcoprover {meta['versions'].get('dcoprover')}, "
+        f"Python {meta['versions'].get('python')}",
+        f"- budget: {meta['budget_s']:g} s wall per theorem and method; "
+        f"{meta['concurrency']} concurrent searches; tactic time limit "
+        f"{runs[0].config['tactic_timeout_s']:g} s",
+        f"- theorems: {total}" + (f" (first {meta['limit']} only)" if meta["limit"] else ""),
+        "",
+        "## Solved",
+        "",
+        markdown_table(*method_table(runs, total)),
+        "",
+    ]
+    for method, names in exclusive(runs).items():
+        lines.append(
+            f"- solved by {method}, not by best-first ({len(names)}): "
+            + (", ".join(names) or "none")
+        )
+    lines += [f"- {run.method}: {run.note}" for run in runs if run.note]
+    if throughput_runs:
+        expansions = meta["throughput_expansions"]
+        lines += [
+            "",
+            "## Throughput",
+            "",
+            f"Best-first, {expansions} expansions per theorem, on {len(throughput_names)} "
+            f"theorems: {', '.join(throughput_names)}. Bound: prover calls/s <= "
+            "min(c, cores) / median tactic latency at c=1; expansions/s bound = that / "
+            "tactics per expansion. The last column uses the mean latency instead "
+            "(Little's law).",
+            "",
+            markdown_table(*throughput_table(throughput_runs)),
+        ]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def print_summary(console: Console, runs: Sequence[MethodRun], total: int, budget: float) -> None:
+    console.print(rich_table(f"Solved in {budget:g} s per theorem", *method_table(runs, total)))
+    for method, names in exclusive(runs).items():
+        console.print(
+            f"solved by {method}, not by best-first ({len(names)}): {', '.join(names) or 'none'}"
+        )
+
+
+# -- main ----------------------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="MiniF2F-Coq JSONL or checkout (default: pinned download)",
+    )
+    parser.add_argument("--split", choices=SPLITS, default="test")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        help="wall seconds per theorem, the same for every method",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="only the first K theorems")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=default_workers(),
+        help="concurrent searches (and prover processes) per method",
+    )
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--throughput-theorems", type=int, default=8)
+    parser.add_argument("--throughput-expansions", type=int, default=40)
+    parser.add_argument(
+        "--throughput-timeout",
+        type=float,
+        default=900.0,
+        help="wall seconds per theorem in the throughput runs (generous)",
+    )
+    parser.add_argument(
+        "--out",
+        type=str,
+        default=None,
+        help="JSON path ({split} is filled in); the .md goes next to it "
+        "(default: benchmarks/results/search-{split}.json, with -firstK "
+        "added under --limit so a quick run never replaces a full one)",
+    )
+    return parser.parse_args(argv)
+
+
+def output_path(args: argparse.Namespace) -> Path:
+    if args.out:
+        return Path(args.out.format(split=args.split))
+    suffix = f"-first{args.limit}" if args.limit else ""
+    return Path(__file__).resolve().parent / "results" / f"search-{args.split}{suffix}.json"
+
+
+async def main(args: argparse.Namespace, console: Console) -> Path:
+    theorems = load_minif2f(ProverKind.COQ, args.data, args.split)
+    if args.limit:
+        theorems = theorems[: args.limit]
+    out = output_path(args)
+    cores = os.cpu_count() or 1
+    meta: dict[str, Any] = {
+        "benchmark": "minif2f-coq",
+        "split": args.split,
+        "data": str(args.data) if args.data else None,
+        "limit": args.limit,
+        "budget_s": args.budget,
+        "concurrency": args.concurrency,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "coq": coq_version(),
+        "versions": versions(ProverKind.COQ),
+        "machine": machine(),
+        "throughput_expansions": args.throughput_expansions,
+        "throughput_timeout_s": args.throughput_timeout,
+    }
+    console.print(
+        f"MiniF2F-Coq {args.split}: {len(theorems)} theorems, {args.budget:g} s each, "
+        f"{args.concurrency} at a time; {cores} cores ({meta['machine']['cpu']}), "
+        f"Coq {meta['coq']}",
+        highlight=False,
+    )
+    runs = await compare(theorems, args.budget, args.concurrency, console)
+    print_summary(console, runs, len(theorems), args.budget)
+    write_report(out, meta, runs, len(theorems), None, [])
+    if args.skip_throughput:
+        return out
+    chosen = pick_throughput_set(theorems, runs[0], args.throughput_theorems)
+    names = [t.name for t in chosen]
+    console.print(f"throughput set ({len(chosen)}): {', '.join(names)}", highlight=False)
+    measured = await throughput(
+        chosen, args.throughput_expansions, args.throughput_timeout, cores, console
+    )
+    console.print(
+        rich_table(
+            f"Throughput: best-first, {args.throughput_expansions} expansions, {cores} cores",
+            *throughput_table(measured),
+        )
+    )
+    write_report(out, meta, runs, len(theorems), measured, names)
+    return out
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    out = asyncio.run(main(args, console))
+    console.print(f"wrote {out} and {out.with_suffix('.md')}", highlight=False)
+
+
+if __name__ == "__main__":
+    run()

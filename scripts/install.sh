@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install what dcoprover needs on Debian/Ubuntu: Coq 8.16 with the libraries MiniF2F-Coq uses,
+# then the package and its dev tools into ./.venv. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PACKAGES="coq libcoq-stdlib libcoq-coquelicot libcoq-hammer"
+if ! command -v coqtop >/dev/null || ! dpkg -s $PACKAGES >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $PACKAGES >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev]'
+echo "installed: $(coqtop -v | head -1); $(.venv/bin/prover --help >/dev/null && echo 'prover CLI ready in .venv/bin/prover')"

@@ -1,0 +1,45 @@
+"""Shared fixtures: real Coq processes, the shared MiniF2F data, and marker-based skips."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from search.config import ProverLimits
+from search.env.coq import CoqEnvironment
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("DCOPROVER_SHARED", REPO.parent / "shared"))
+MINIF2F_COQ = SHARED / "data" / "minif2f-coq.jsonl"
+
+HAVE_COQ = shutil.which("coqtop") is not None and shutil.which("coqc") is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_coq = pytest.mark.skip(
+        reason="coqtop/coqc not on PATH: apt-get install coq libcoq-stdlib libcoq-coquelicot"
+    )
+    skip_lean = pytest.mark.skip(reason="lake/lean not on PATH (Lean 4 toolchain not installed)")
+    for item in items:
+        if "coq" in item.keywords and not HAVE_COQ:
+            item.add_marker(skip_coq)
+        if "lean" in item.keywords and shutil.which("lake") is None:
+            item.add_marker(skip_lean)
+
+
+@pytest.fixture
+async def coq_env():
+    """A real pool of two coqtop processes, closed after the test."""
+    env = CoqEnvironment(ProverLimits(pool_size=2))
+    yield env
+    await env.close()
+
+
+@pytest.fixture(scope="session")
+def minif2f_coq() -> Path:
+    if not MINIF2F_COQ.exists():
+        pytest.skip(f"shared MiniF2F-Coq data not found at {MINIF2F_COQ} (set DCOPROVER_SHARED)")
+    return MINIF2F_COQ

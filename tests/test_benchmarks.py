@@ -1,0 +1,59 @@
+"""Loading MiniF2F statement sets from the shared JSONL and from a repository checkout."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.benchmarks import BenchmarkError, find_theorem, load_minif2f, parse_coq_file
+from search.types import ProverKind
+
+# test/mathd_algebra_125.v of LLM4Rocq/miniF2F-rocq, verbatim.
+MATHD_ALGEBRA_125 = (
+    "Require Import Arith.\n\nTheorem mathd_algebra_125 :\n  forall x y : nat,\n"
+    "  (0 < x /\\ 0 < y) ->\n  (5 * x = y) ->\n  ((x - 3) + (y - 3) = 30) ->\n  x = 6.\n"
+    "Proof.\nAdmitted."
+)
+
+
+def test_shared_jsonl_loads_both_splits_and_skips_statements_coq_816_rejects(minif2f_coq):
+    everything = load_minif2f(ProverKind.COQ, minif2f_coq, include_unsupported=True)
+    supported = load_minif2f(ProverKind.COQ, minif2f_coq)
+    assert len(everything) == 488 and len(supported) == 477
+    test = load_minif2f(ProverKind.COQ, minif2f_coq, "test")
+    assert test and all(t.split == "test" for t in test)
+    theorem = find_theorem(supported, "mathd_algebra_125")
+    assert theorem.statement.startswith("Theorem mathd_algebra_125")
+    assert theorem.source.startswith("LLM4Rocq/miniF2F-rocq@")
+
+
+def test_checkout_files_parse_into_header_and_statement(tmp_path):
+    (tmp_path / "test").mkdir()
+    (tmp_path / "valid").mkdir()
+    (tmp_path / "test" / "mathd_algebra_125.v").write_text(MATHD_ALGEBRA_125)
+    (tmp_path / "valid" / "v1.v").write_text(
+        "From Stdlib Require Import Reals.\nLemma v1 : True.\nProof. exact I. Qed."
+    )
+    theorems = load_minif2f(ProverKind.COQ, tmp_path)
+    assert [t.name for t in theorems] == ["mathd_algebra_125", "v1"]
+    first = theorems[0]
+    assert first.header == "Require Import Arith.\n"
+    assert first.statement.endswith("x = 6.") and "Proof" not in first.statement
+    assert theorems[1].header.startswith("From Coq Require Import Reals.")
+    assert load_minif2f(ProverKind.COQ, tmp_path, "valid")[0].name == "v1"
+
+
+def test_bad_data_gives_clear_errors(tmp_path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"name": "x"\n')
+    with pytest.raises(BenchmarkError, match="not JSON"):
+        load_minif2f(ProverKind.COQ, broken)
+    missing = tmp_path / "rows.jsonl"
+    missing.write_text('{"name": "x", "split": "test"}\n')
+    with pytest.raises(BenchmarkError, match="formal_statement"):
+        load_minif2f(ProverKind.COQ, missing)
+    with pytest.raises(BenchmarkError, match="no such file"):
+        load_minif2f(ProverKind.COQ, tmp_path / "nope.jsonl")
+    with pytest.raises(BenchmarkError, match="no test"):
+        load_minif2f(ProverKind.COQ, tmp_path)
+    with pytest.raises(BenchmarkError, match="no Theorem"):
+        parse_coq_file("Require Import Arith.", "test", "x.v")

@@ -1,0 +1,77 @@
+"""The whole-file coqc check: the judge every reported proof must pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.env.coq_check import check_with_coqc, parse_assumptions
+from search.types import Theorem
+
+pytestmark = pytest.mark.coq
+
+REALS = Theorem(
+    name="le_of_eq",
+    header="Require Import Reals.\nOpen Scope R_scope.\n",
+    statement="Theorem le_of_eq : forall x y : R, x = y -> x <= y.",
+)
+NAT = Theorem(name="two", header="Require Import Arith.", statement="Theorem two : 1 + 1 = 2.")
+
+
+async def test_correct_proof_is_accepted_with_only_standard_axioms():
+    verdict = await check_with_coqc(REALS, "intros. lra.")
+    assert verdict.ok, verdict.message
+    assert "ClassicalDedekindReals.sig_forall_dec" in verdict.axioms
+    assert "Theorem le_of_eq : forall x y : R, x = y -> x <= y.\nProof.\nintros.\nlra.\nQed." in (
+        verdict.checked_source
+    )
+    closed = await check_with_coqc(NAT, "reflexivity.")
+    assert closed.ok and closed.axioms == ()
+
+
+async def test_wrong_proof_is_rejected_with_coqs_message():
+    verdict = await check_with_coqc(NAT, "intros. lra.")
+    assert not verdict.ok and "coqc rejected" in verdict.message
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [
+        "admit.",
+        "Admitted.",
+        "reflexivity. Qed. Theorem two' : 1 = 1. reflexivity.",
+        "Abort.",
+        "idtac. Axiom cheat : False. exact I.",
+        'idtac "Closed under the global context".',
+    ],
+)
+async def test_smuggled_commands_are_rejected_before_coqc(proof):
+    verdict = await check_with_coqc(NAT, proof)
+    assert not verdict.ok and "rejected before checking" in verdict.message
+
+
+async def test_axiom_in_the_header_is_caught_by_print_assumptions():
+    cheating = Theorem(
+        name="false_thing", header="Axiom cheat : False.", statement="Theorem false_thing : 1 = 2."
+    )
+    verdict = await check_with_coqc(cheating, "destruct cheat.")
+    assert not verdict.ok and "outside the allow-list: cheat" in verdict.message
+
+
+async def test_changed_statement_cannot_pass_because_the_file_is_built_from_ours():
+    # A proof of a *different* (true) statement does not prove ours.
+    verdict = await check_with_coqc(
+        Theorem(name="bad", statement="Theorem bad : 1 + 1 = 3."), "reflexivity."
+    )
+    assert not verdict.ok
+
+
+async def test_incomplete_proof_is_rejected():
+    conj = Theorem(name="c", statement="Theorem c : True /\\ True.")
+    assert not (await check_with_coqc(conj, "split. exact I.")).ok
+
+
+def test_assumptions_are_read_only_after_the_marker():
+    forged = "Axioms:\nnothing\nMARK\nAxioms:\ncheat : False\n"
+    assert parse_assumptions(forged, "MARK") == ("cheat",)
+    assert parse_assumptions("MARK\nClosed under the global context\n", "MARK") == ()
+    assert parse_assumptions("Closed under the global context", "MARK") is None

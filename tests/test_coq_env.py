@@ -1,0 +1,151 @@
+"""The Coq backend against real coqtop processes: stepping, branching, limits and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from search.config import ProverLimits
+from search.env.coq import CoqEnvironment
+from search.env.coqtop import CoqTop
+from search.types import Failed, Goals, Proved, ProverCrash, ProverTimeout, Theorem, UnsafeInput
+
+pytestmark = pytest.mark.coq
+
+COMM = Theorem(
+    name="comm",
+    header="Require Import Arith.\n",
+    statement="Theorem comm : forall n m : nat, n + m = m + n /\\ n * 1 = n.",
+)
+
+
+async def test_steps_report_goals_errors_and_completion(coq_env):
+    async with coq_env.session(COMM, tactic_timeout_s=5) as session:
+        assert "forall n m : nat" in session.root.goals[0]
+        intros = await session.apply(session.root, "intros")
+        assert isinstance(intros, Goals) and "n, m : nat" in intros.state.goals[0]
+        split = await session.apply(intros.state, "split")
+        assert isinstance(split, Goals) and len(split.state.goals) == 2
+        # The second goal is printed in full (hypotheses too), not only its conclusion.
+        assert "n, m : nat" in split.state.goals[1] and "n * 1 = n" in split.state.goals[1]
+        failed = await session.apply(session.root, "foo")
+        assert isinstance(failed, Failed) and "foo" in failed.message
+        done = await session.apply(intros.state, "split; lia")
+        assert isinstance(done, Proved) and done.state.goals == ()
+        assert session.proof_of(done.state) == "intros.\nsplit; lia."
+
+
+async def test_branching_back_to_an_older_state_after_exploring_a_sibling(coq_env):
+    """coqtop's document is linear: going back to a sibling's subtree must still work."""
+    async with coq_env.session(COMM, tactic_timeout_s=5) as session:
+        intros = await session.apply(session.root, "intros")
+        split = await session.apply(intros.state, "split")
+        other = await session.apply(session.root, "intros n m")
+        assert isinstance(other, Goals)
+        # `split` was discarded from coqtop's document by the sibling step; it is rebuilt.
+        first = await session.apply(split.state, "lia")
+        assert isinstance(first, Goals) and first.state.goals[0].endswith("n * 1 = n")
+        second = await session.apply(first.state, "lia")
+        assert isinstance(second, Proved)
+        assert session.proof_of(second.state) == "intros.\nsplit.\nlia.\nlia."
+
+
+async def test_rejected_tactics_never_reach_coq(coq_env):
+    async with coq_env.session(COMM, tactic_timeout_s=5) as session:
+        for tactic in ["admit", "lia. Qed.", "Admitted", "-", "Axiom x : False"]:
+            outcome = await session.apply(session.root, tactic)
+            assert isinstance(outcome, Failed) and outcome.message.startswith("rejected")
+
+
+async def test_loop_is_stopped_by_the_tactic_time_limit_and_the_session_goes_on(coq_env):
+    async with coq_env.session(COMM, tactic_timeout_s=1) as session:
+        loop = await session.apply(session.root, "intros; repeat (split; [idtac|idtac]); do 1000000000 idtac")
+        assert isinstance(loop, Failed) and "Timeout" in loop.message
+        assert isinstance(await session.apply(session.root, "intros; split; lia"), Proved)
+
+
+async def test_hung_prover_is_killed_by_the_watchdog_and_restarted(coq_env):
+    """A prover that stops answering (SIGSTOP: no Coq Timeout can fire) is killed."""
+    async with coq_env.session(COMM, tactic_timeout_s=1) as session:
+        intros = await session.apply(session.root, "intros")
+        os.kill(session.worker.coqtop.pid, signal.SIGSTOP)
+        with pytest.raises(ProverTimeout):
+            await session.apply(intros.state, "split")
+        # The next step restarts coqtop, replays `intros`, and carries on.
+        outcome = await session.apply(intros.state, "split; lia")
+        assert isinstance(outcome, Proved)
+        assert session.restarts == 1
+
+
+async def test_killed_coqtop_is_restarted_transparently(coq_env):
+    async with coq_env.session(COMM, tactic_timeout_s=5) as session:
+        intros = await session.apply(session.root, "intros")
+        split = await session.apply(intros.state, "split")
+        await session.apply(session.root, "idtac")  # move coqtop's document elsewhere
+        old_pid = session.worker.coqtop.pid
+        os.kill(old_pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        outcome = await session.apply(split.state, "lia")
+        assert isinstance(outcome, Goals)
+        assert session.worker.coqtop.pid != old_pid and session.restarts == 1
+
+
+async def test_memory_limit_stops_only_the_runaway_tactic():
+    env = CoqEnvironment(ProverLimits(pool_size=1, memory_bytes=1024**3))
+    theorem = Theorem(name="big", header="Require Import List.", statement="Theorem big : True.")
+    try:
+        async with env.session(theorem, tactic_timeout_s=30) as session:
+            hog = "let x := eval vm_compute in (List.length (List.repeat 0 30000000)) in idtac"
+            # Coq either reports the failed allocation or dies of it; both are survivable.
+            try:
+                outcome = await session.apply(session.root, hog)
+                assert isinstance(outcome, Failed) and "memory" in outcome.message.lower()
+            except ProverCrash as crash:
+                assert "exited" in str(crash)
+            assert isinstance(await session.apply(session.root, "exact I"), Proved)
+    finally:
+        await env.close()
+
+
+async def test_processes_are_reused_across_theorems_and_recycled():
+    env = CoqEnvironment(ProverLimits(pool_size=1, recycle_after=2))
+    try:
+        pids = []
+        for index in range(3):
+            theorem = Theorem(name=f"t{index}", statement=f"Theorem t{index} : {index} = {index}.")
+            async with env.session(theorem, tactic_timeout_s=5) as session:
+                pids.append(session.worker.coqtop.pid)
+                assert isinstance(await session.apply(session.root, "reflexivity"), Proved)
+        assert pids[0] == pids[1] != pids[2]
+    finally:
+        await env.close()
+
+
+async def test_bad_header_or_statement_is_a_clear_error(coq_env):
+    bad_statement = Theorem(name="t", statement="Theorem t : undefined_thing = 1.")
+    with pytest.raises(UnsafeInput, match="statement rejected by Coq"):
+        async with coq_env.session(bad_statement, tactic_timeout_s=5):
+            pass
+    bad_header = Theorem(name="t", header="Require Import NoSuchLib.", statement="Theorem t : True.")
+    with pytest.raises(UnsafeInput, match="header rejected by Coq"):
+        async with coq_env.session(bad_header, tactic_timeout_s=5):
+            pass
+    smuggled = Theorem(name="t", header='Load "x".', statement="Theorem t : True.")
+    with pytest.raises(UnsafeInput, match="forbidden"):
+        async with coq_env.session(smuggled, tactic_timeout_s=5):
+            pass
+
+
+async def test_coqtop_send_times_out_without_a_prompt():
+    coqtop = CoqTop(memory_bytes=2 * 1024**3)
+    await coqtop.start(30)
+    try:
+        with pytest.raises(ProverTimeout):
+            # No terminating period: coqtop waits for more input, so no prompt ever comes.
+            await coqtop.send("Check nat", timeout=0.5)
+        assert not coqtop.alive or coqtop._proc.returncode is None
+    finally:
+        await coqtop.close()

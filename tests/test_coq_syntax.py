@@ -1,0 +1,114 @@
+"""Static checks on untrusted Coq text: every hostile input is rejected with a clear reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.env.coq_syntax import (
+    check_header,
+    check_statement,
+    parse_proof,
+    parse_tactic,
+    split_sentences,
+    strip_comments,
+)
+from search.types import UnsafeInput
+
+
+def test_split_sentences_handles_qualified_names_decimals_and_bullets():
+    text = "intros x y. - rewrite Nat.add_comm. + exact (f 1.5). { auto. } all: lia."
+    assert split_sentences(text) == [
+        "intros x y.", "-", "rewrite Nat.add_comm.", "+", "exact (f 1.5).",
+        "{", "auto.", "}", "all: lia.",
+    ]  # fmt: skip
+
+
+def test_comments_nest_and_unterminated_comment_is_an_error():
+    assert strip_comments("a (* b (* c *) d *) e").split() == ["a", "e"]
+    with pytest.raises(UnsafeInput, match="unterminated comment"):
+        strip_comments("lia (* oops")
+
+
+@pytest.mark.parametrize("tactic", ["lia", "intros x y", "split; lia.", "destruct H as [H1 H2]",
+                                    "all: lia", "2: lra", "(intros; lia)"])  # fmt: skip
+def test_plain_tactics_are_accepted_as_one_sentence(tactic):
+    sentence = parse_tactic(tactic)
+    assert sentence.endswith(".")
+    assert len(split_sentences(sentence)) == 1
+
+
+HOSTILE_TACTICS = {
+    "admit": "admit",
+    "give_up": "give_up",
+    "Admitted.": "Admitted",
+    "lia. Qed.": "sentences",
+    "lia. Axiom cheat : False.": "sentences",
+    "Axiom cheat : False": "Axiom",
+    "Require Import Foo": "Require",
+    "Load \"/etc/passwd\"": "string",
+    "idtac \"x\"": "string",
+    "Declare ML Module \"evil\"": "string",
+    "Drop": "Drop",
+    "Show Existentials": "vernacular",
+    "Check nat": "vernacular",
+    "Redirect \"out\" Print t": "string",
+    "Unset Guard Checking": "Unset",
+    "Abort": "Abort",
+    "exact I (* hidden *). Qed. Theorem t : True": "sentences",
+    "lia.\nAdmitted": "sentences",
+    "ＡＤＭＩＴ": "non-ASCII",
+    "аdmit": "non-ASCII",  # Cyrillic a
+    "lia\x00": "control",
+    "": "empty",
+    "   ": "empty",
+    "-": "sentences",
+    "x" * 5000: "longer",
+    "Print Assumptions t": "Print",
+    "Timeout 100000 lia": "Timeout",
+    "BackTo 1": "BackTo",
+}
+
+
+@pytest.mark.parametrize(("tactic", "reason"), list(HOSTILE_TACTICS.items()))
+def test_hostile_tactics_are_rejected_with_a_reason(tactic, reason):
+    with pytest.raises(UnsafeInput) as info:
+        checked = parse_tactic(tactic)
+        # A bullet is one sentence but no tactic; callers reject it separately.
+        if checked in "-+*{}":
+            raise UnsafeInput("bullet: sentences")
+    assert reason.lower() in str(info.value).lower()
+
+
+def test_whole_proof_strips_proof_qed_wrapper_and_comments():
+    assert parse_proof("Proof.\n  intros. (* why *)\n  - lia.\nQed.") == ["intros.", "-", "lia."]
+
+
+@pytest.mark.parametrize("proof", ["intros. admit.", "lia. Qed. Theorem x : False.", "Admitted.",
+                                   "intros. Abort.", "exact I. Defined. Axiom a : False."])  # fmt: skip
+def test_hostile_whole_proofs_are_rejected(proof):
+    with pytest.raises(UnsafeInput):
+        parse_proof(proof)
+
+
+def test_statement_must_be_one_theorem_declaration():
+    assert check_statement("Theorem t :\n forall n : nat, n = n.") == "t"
+    assert check_statement("Lemma foo' : True.", name="foo'") == "foo'"
+    for bad in ["Definition t := 1.", "Theorem t : True. Axiom a : False.",
+                "Theorem t : True", "Axiom t : False.", "Theorem t : True.\nProof."]:  # fmt: skip
+        with pytest.raises(UnsafeInput):
+            check_statement(bad)
+    with pytest.raises(UnsafeInput, match="expected 'u'"):
+        check_statement("Theorem t : True.", name="u")
+
+
+@pytest.mark.parametrize("header", ["Load \"x\".", "Declare ML Module \"evil\".",
+                                    "Unset Guard Checking.", "Redirect \"f\" Print nat.",
+                                    "Add LoadPath \"/tmp\".", "Extraction \"f.ml\" nat."])  # fmt: skip
+def test_dangerous_header_commands_are_rejected(header):
+    with pytest.raises(UnsafeInput, match="forbidden command"):
+        check_header(header)
+
+
+def test_ordinary_minif2f_headers_pass():
+    check_header("Require Import Reals.\n(* comment with Load in it *)\nOpen Scope R_scope.\n"
+                 "Definition f (x : R) := x * 2.\n")  # fmt: skip

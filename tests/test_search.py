@@ -1,0 +1,135 @@
+"""Best-first and pass@N end to end on real Coq, with every proof re-checked by coqc."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from prover.automation import AutomationPolicy
+from prover.policy import Candidate, dedupe_and_sort
+from search.benchmarks import find_theorem, load_minif2f
+from search.best_first import best_first, node_score
+from search.config import Scoring, SearchConfig, Strategy
+from search.pass_at_n import pass_at_n
+from search.result import NodeStatus, SearchResult
+from search.types import ProofState, ProverKind, Theorem
+
+pytestmark = pytest.mark.coq
+
+
+class ListPolicy:
+    """A policy that proposes a fixed list of tactics or proofs, in order.
+
+    Real search code, real prover: only the proposals are fixed, so a test can put a looping
+    or wrong tactic exactly where it wants one.
+    """
+
+    name = "list"
+
+    def __init__(self, tactics: list[str] = (), proofs: list[str] = ()) -> None:
+        self._tactics = list(tactics)
+        self._proofs = list(proofs)
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]:
+        return [Candidate(t, -float(i + 1)) for i, t in enumerate(self._tactics)][:n]
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
+        return dedupe_and_sort(Candidate(p, -1.0) for p in self._proofs[:n])
+
+
+def assert_coqc_accepts(result: SearchResult) -> None:
+    """Independently re-compile the exact file the checker accepted."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Recheck.v"
+        path.write_text(result.checked_source)
+        done = subprocess.run(["coqc", "-q", str(path)], capture_output=True, text=True, cwd=tmp)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Proof.\n{result.proof}\nQed." in result.checked_source
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["mathd_algebra_125", "algebra_apbpceq2_abpbcpcaeq1_aleq1on3anbleq1ancleq4on3"],
+)
+async def test_best_first_proves_easy_minif2f_theorems(coq_env, minif2f_coq, name):
+    theorem = find_theorem(load_minif2f(ProverKind.COQ, minif2f_coq), name)
+    config = SearchConfig(wall_timeout_s=60)
+    result = await best_first(theorem, coq_env, AutomationPolicy(), config)
+    assert result.status == "proved", result.message
+    assert_coqc_accepts(result)
+    assert result.stats.expansions >= 1 and result.stats.prover_calls >= 1
+    assert result.stats.time_total_s >= result.stats.time_prover_s > 0
+    tree = json.loads(result.model_dump_json())["tree"]
+    assert tree[0]["parent"] is None and any(n["status"] == "proved" for n in tree)
+
+
+async def test_search_goes_on_after_a_looping_tactic_and_merges_equal_states(coq_env):
+    theorem = Theorem(name="t", header="Require Import Arith.",
+                      statement="Theorem t : forall a b : nat, a + b = b + a.")  # fmt: skip
+    policy = ListPolicy(["do 1000000000 idtac", "idtac", "intros", "intros a b", "lia"])
+    config = SearchConfig(tactic_timeout_s=1, wall_timeout_s=60)
+    result = await best_first(theorem, coq_env, policy, config)
+    assert result.status == "proved"
+    assert result.proof == "lia."  # the best-scored proof under this policy is found first
+    statuses = {(n.tactic, n.status) for n in result.tree}
+    assert ("do 1000000000 idtac", NodeStatus.FAILED) in statuses
+    assert result.stats.failed_tactics >= 1
+    deeper = ListPolicy(
+        ["do 1000000000 idtac", "idtac", "intros", "intros a b", "rewrite Nat.add_comm; reflexivity"]
+    )
+    result = await best_first(theorem, coq_env, deeper, config)
+    assert result.status == "proved"
+    assert result.stats.merged_states >= 1  # `idtac` repeats the root, `intros a b` = `intros`
+    assert_coqc_accepts(result)
+
+
+async def test_budgets_end_the_search_with_the_right_status(coq_env):
+    theorem = Theorem(name="hard", header="Require Import Arith.",
+                      statement="Theorem hard : forall n : nat, n * n <> 2.")  # fmt: skip
+    few = await best_first(theorem, coq_env, AutomationPolicy(), SearchConfig(max_expansions=1))
+    assert few.status == "failed" and few.stats.expansions == 1
+    never = ListPolicy(["intros", "idtac", "simpl"])
+    exhausted = await best_first(theorem, coq_env, never, SearchConfig())
+    assert exhausted.status == "failed" and "exhausted" in exhausted.message
+
+
+async def test_bad_statement_is_an_error_result_not_an_exception(coq_env):
+    theorem = Theorem(name="t", statement="Theorem t : not_a_thing.")
+    result = await best_first(theorem, coq_env, AutomationPolicy(), SearchConfig())
+    assert result.status == "error" and "statement rejected" in result.message
+
+
+async def test_pass_at_n_verifies_every_sample_and_estimates_pass_at_k(coq_env):
+    theorem = Theorem(name="t", statement="Theorem t : forall a b : nat, a + b = b + a.")
+    policy = ListPolicy(proofs=["intros. lia.", "intros. reflexivity.", "Proof. lia. Qed.",
+                                "admit.", "intros. Admitted."])  # fmt: skip
+    config = SearchConfig(strategy=Strategy.PASS_AT_N, n=5, early_stop=False)
+    result = await pass_at_n(theorem, coq_env, policy, config)
+    assert result.status == "proved"
+    assert (result.samples, result.correct) == (5, 2)
+    assert result.pass_at_k[1] == pytest.approx(0.4)
+    assert result.pass_at_k[4] == 1.0
+    assert_coqc_accepts(result.model_copy(update={"proof": "intros.\nlia."}))
+    rejected = [n for n in result.tree if n.status == "failed"]
+    assert any("rejected" in (n.message or "") for n in rejected)
+
+
+async def test_pass_at_n_reports_failure_when_no_sample_is_right(coq_env):
+    theorem = Theorem(name="f", statement="Theorem f : 1 = 2.")
+    policy = ListPolicy(proofs=["reflexivity.", "lia.", "admit."])
+    result = await pass_at_n(theorem, coq_env, policy, SearchConfig(n=3, early_stop=False))
+    assert result.status == "failed" and result.correct == 0 and result.proof is None
+    assert result.pass_at_k == {1: 0.0, 2: 0.0, 3: 0.0}
+
+
+def test_length_normalised_score_prefers_deep_confident_paths():
+    cumulative = SearchConfig()
+    normalised = SearchConfig(scoring=Scoring.LENGTH_NORMALIZED, length_alpha=1.0)
+    # Four confident steps vs. one unlikely step:
+    assert node_score(-4.0, 4, cumulative) < node_score(-2.0, 1, cumulative)
+    assert node_score(-4.0, 4, normalised) > node_score(-2.0, 1, normalised)
+    assert node_score(0.0, 0, normalised) == 0.0
