@@ -112,3 +112,9 @@ def test_dangerous_header_commands_are_rejected(header):
 def test_ordinary_minif2f_headers_pass():
     check_header("Require Import Reals.\n(* comment with Load in it *)\nOpen Scope R_scope.\n"
                  "Definition f (x : R) := x * 2.\n")  # fmt: skip
+
+
+def test_statements_may_use_unicode_identifiers_but_no_control_characters():
+    assert check_statement("Theorem t : forall x\u2080 : nat, x\u2080 = x\u2080.") == "t"
+    with pytest.raises(UnsafeInput, match="control character"):
+        check_statement("Theorem t : True.\x1b[2K")

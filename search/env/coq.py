@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -272,13 +273,14 @@ class CoqEnvironment:
         self.limits = limits or ProverLimits()
         self.preamble = tuple(preamble)
         self.allowed_axioms = allowed_axioms
+        self._workdir = tempfile.TemporaryDirectory(prefix="dcoprover-coqtop-")
         self._idle: list[_Worker] = []
         self._slots = asyncio.Semaphore(self.limits.pool_size)
         self._check_slots = asyncio.Semaphore(self.limits.pool_size)
         self.restarts = 0
 
     async def new_worker(self) -> _Worker:
-        coqtop = CoqTop(self.limits.memory_bytes)
+        coqtop = CoqTop(self.limits.memory_bytes, cwd=self._workdir.name)
         await coqtop.start(self.limits.start_timeout_s)
         for sentence in self.preamble:
             reply = await coqtop.send(sentence, self.limits.start_timeout_s)

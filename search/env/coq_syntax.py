@@ -6,7 +6,9 @@ files, declares axioms or ends the proof early. These checks are the first line 
 the second is the whole-file ``coqc`` check with ``Print Assumptions`` (see ``coq_check``).
 
 Policy (documented in the README):
-* printable ASCII only (unicode look-alikes of keywords are rejected, not normalised);
+* tactics and proofs: printable ASCII only (unicode look-alikes of keywords are rejected, not
+  normalised); statements and headers may use Unicode (no control characters), since Coq
+  identifiers do and an odd identifier there can only name, not run, something;
 * no string literals (``"``) in tactics, since they are the only way to print arbitrary text;
 * comments are removed before checking; an unterminated comment is an error;
 * a tactic sentence starts with a lower-case tactic name, ``(``, a goal selector (``all:``,
@@ -83,6 +85,14 @@ def _require_ascii(text: str, what: str) -> None:
     for ch in text:
         if not (ch.isascii() and (ch.isprintable() or ch in "\n\t\r")):
             raise UnsafeInput(f"{what} contains the non-ASCII or control character {ch!r}")
+
+
+def _reject_control_characters(text: str, what: str) -> None:
+    """Statements and headers may use Unicode (Coq identifiers and notations do), but no
+    control characters, which could hide text from a reader."""
+    for ch in text:
+        if not (ch.isprintable() or ch in "\n\t\r"):
+            raise UnsafeInput(f"{what} contains the control character {ch!r}")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -179,7 +189,7 @@ def check_header(header: str) -> None:
     """Raise ``UnsafeInput`` if a header holds commands that reach outside Coq's checker."""
     if len(header) > MAX_PROOF_CHARS:
         raise UnsafeInput(f"header longer than {MAX_PROOF_CHARS} characters")
-    _require_ascii(header, "header")
+    _reject_control_characters(header, "header")
     code = strip_comments(header)
     for pattern in FORBIDDEN_IN_HEADER:
         found = re.search(pattern, code)
@@ -191,7 +201,7 @@ def check_statement(statement: str, name: str | None = None) -> str:
     """Validate that ``statement`` is exactly one theorem declaration; return its name."""
     if len(statement) > MAX_PROOF_CHARS:
         raise UnsafeInput(f"statement longer than {MAX_PROOF_CHARS} characters")
-    _require_ascii(statement, "statement")
+    _reject_control_characters(statement, "statement")
     code = strip_comments(statement).strip()
     sentences = split_sentences(code)
     if len(sentences) != 1 or not sentences[0].endswith("."):

@@ -82,8 +82,13 @@ def parse_reply(raw: str) -> tuple[str, int, str | None]:
 class CoqTop:
     """A coqtop process; ``send`` one sentence at a time and get its ``Reply``."""
 
-    def __init__(self, memory_bytes: int, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, memory_bytes: int, extra_args: tuple[str, ...] = (), cwd: str | None = None
+    ) -> None:
         self._memory_bytes = memory_bytes
+        # coqtop writes lia/nia/nra certificate caches into its working directory: give it a
+        # private one so it never writes into the user's.
+        self._cwd = cwd
         self._extra_args = extra_args
         self._proc: asyncio.subprocess.Process | None = None
         self._buffer = ""
@@ -110,6 +115,7 @@ class CoqTop:
             stderr=asyncio.subprocess.STDOUT,
             preexec_fn=memory_limiter(self._memory_bytes),
             start_new_session=True,
+            cwd=self._cwd,
         )
         self._buffer = ""
         _, self.prompt, _ = parse_reply(await self._read_reply(timeout))
