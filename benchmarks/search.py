@@ -300,7 +300,11 @@ async def run_method(
 
 
 async def compare(
-    theorems: Sequence[Theorem], budget: float, concurrency: int, console: Console
+    theorems: Sequence[Theorem],
+    budget: float,
+    concurrency: int,
+    console: Console,
+    tactic_timeout_s: float = SearchConfig().tactic_timeout_s,
 ) -> list[MethodRun]:
     """The three methods one after another, each with its own environment and budget."""
     limits = ProverLimits(pool_size=concurrency)
@@ -310,7 +314,12 @@ async def compare(
             theorems,
             make_environment(ProverKind.COQ, limits),
             AutomationPolicy(ProverKind.COQ),
-            SearchConfig(strategy=Strategy.BEST_FIRST, wall_timeout_s=budget, record_tree=False),
+            SearchConfig(
+                strategy=Strategy.BEST_FIRST,
+                wall_timeout_s=budget,
+                tactic_timeout_s=tactic_timeout_s,
+                record_tree=False,
+            ),
             concurrency,
             console,
         )
@@ -326,6 +335,7 @@ async def compare(
                 strategy=Strategy.PASS_AT_N,
                 n=len(COQ_CLOSERS),
                 wall_timeout_s=budget,
+                tactic_timeout_s=tactic_timeout_s,
                 early_stop=True,
                 record_tree=False,
             ),
@@ -348,6 +358,7 @@ async def compare(
                 strategy=Strategy.PASS_AT_N,
                 n=len(kept),
                 wall_timeout_s=budget,
+                tactic_timeout_s=tactic_timeout_s,
                 early_stop=True,
                 record_tree=False,
             ),
@@ -719,6 +730,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first K theorems")
     parser.add_argument(
+        "--tactic-timeout",
+        type=float,
+        default=SearchConfig().tactic_timeout_s,
+        help="time limit of one tactic, seconds, the same for every method",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=default_workers(),
@@ -777,7 +794,9 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         f"Coq {meta['coq']}",
         highlight=False,
     )
-    runs = await compare(theorems, args.budget, args.concurrency, console)
+    runs = await compare(
+        theorems, args.budget, args.concurrency, console, tactic_timeout_s=args.tactic_timeout
+    )
     print_summary(console, runs, len(theorems), args.budget)
     write_report(out, meta, runs, len(theorems), None, [])
     if args.skip_throughput:

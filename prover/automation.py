@@ -50,15 +50,28 @@ def _split_goal(goal: str) -> tuple[list[tuple[str, str]], str]:
     return hyps, " ".join(conclusion.split())
 
 
+#: Case split on every ``Rabs`` in the goal and hypotheses (after which ``lra`` often closes).
+RABS_CASES = (
+    "repeat match goal with "
+    "| |- context [Rabs ?x] => unfold Rabs; destruct (Rcase_abs x) "
+    "| H : context [Rabs ?x] |- _ => unfold Rabs in H; destruct (Rcase_abs x) end"
+)
+
+
 def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
-    """Prior weights of the Coq automation tactics for the first goal of ``state``."""
+    """Prior weights of the Coq automation tactics for the first goal of ``state``.
+
+    Closers come first; the structural steps (``intros``, ``destruct``, ``subst``,
+    ``unfold``, ``induction``, case splits) are what best-first search composes them with.
+    """
     hyps, conclusion = _split_goal(state.goals[0] if state.goals else "")
     weights = dict(COQ_CLOSERS)
     text = state.text
     real = bool(_R_HINTS.search(text))
     integral = bool(_ZN_HINTS.search(text))
-    for tactic in ("lra", "nra", "field", "field_simplify; lra", "ring_simplify; lra"):
-        weights[tactic] *= 3.0 if real else 0.3
+    for tactic in ("lra", "nra", "field", "field_simplify; lra", "ring_simplify; lra",
+                   "intuition lra"):  # fmt: skip
+        weights[tactic] *= 3.0 if real else 0.2
     for tactic in ("lia", "nia", "simpl; lia", "intuition lia"):
         weights[tactic] *= 3.0 if integral and not real else 0.5
     if conclusion.startswith("forall") or "->" in conclusion or conclusion.startswith("~"):
@@ -69,19 +82,30 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     if "\\/" in conclusion:
         weights["left"] = 3
         weights["right"] = 3
+    if "Rabs" in text:
+        weights[RABS_CASES] = 8
     for name, typ in hyps:
-        if "/\\" in typ or "\\/" in typ or typ.startswith("exists"):
+        if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
             weights[f"destruct {name}"] = 8
         if re.match(r"^[A-Za-z_][\w']* = ", typ) or re.search(r" = [A-Za-z_][\w']*$", typ):
-            weights["subst"] = 5
-        if re.match(r"^forall", typ) or "->" in typ:
-            weights[f"apply {name}"] = 1
-        if "=" in typ and not typ.startswith("forall"):
+            weights["subst"] = 6
+            weights[f"rewrite {name} in *"] = 2
+        elif "=" in typ and not typ.startswith("forall"):
             weights[f"rewrite {name}"] = 1.5
+        if typ.startswith("forall") or "->" in typ:
+            weights[f"apply {name}"] = 1
+        mentioned = re.search(r"\b" + re.escape(name) + r"\b", conclusion) is not None
+        if typ in ("nat", "Z") and mentioned:
+            weights[f"induction {name}"] = 1.5
+            weights[f"destruct {name}"] = 1
     for definition in _DEF.findall(theorem.header):
-        weights[f"unfold {definition} in *"] = 4
+        if re.search(r"\b" + re.escape(definition) + r"\b", text):
+            weights[f"unfold {definition} in *"] = 10
     if "(" in conclusion or "^" in conclusion:
         weights["simpl"] = 2
+    if re.search(r"\bmod\b|\bdiv\b|/|\bgcd\b", conclusion) and not real:
+        weights["vm_compute; reflexivity"] = 4
+        weights["simpl in *"] = 2
     return weights
 
 
