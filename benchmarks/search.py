@@ -308,37 +308,30 @@ async def compare(
 ) -> list[MethodRun]:
     """The three methods one after another, each with its own environment and budget."""
     limits = ProverLimits(pool_size=concurrency)
+    base = SearchConfig(wall_timeout_s=budget, tactic_timeout_s=tactic_timeout_s, record_tree=False)
+
+    def one_try_each(count: int) -> SearchConfig:
+        """pass@N over a fixed list: each script tried once, stop at the first proof."""
+        return base.model_copy(update={"strategy": Strategy.PASS_AT_N, "n": count})
+
     runs = [
         await run_method(
             BEST_FIRST,
             theorems,
             make_environment(ProverKind.COQ, limits),
             AutomationPolicy(ProverKind.COQ),
-            SearchConfig(
-                strategy=Strategy.BEST_FIRST,
-                wall_timeout_s=budget,
-                tactic_timeout_s=tactic_timeout_s,
-                record_tree=False,
-            ),
+            base,
             concurrency,
             console,
         )
     ]
-    one_shot = ScriptPolicy("one-shot-automation", COQ_CLOSERS)
     runs.append(
         await run_method(
             ONE_SHOT,
             theorems,
             make_environment(ProverKind.COQ, limits),
-            one_shot,
-            SearchConfig(
-                strategy=Strategy.PASS_AT_N,
-                n=len(COQ_CLOSERS),
-                wall_timeout_s=budget,
-                tactic_timeout_s=tactic_timeout_s,
-                early_stop=True,
-                record_tree=False,
-            ),
+            ScriptPolicy("one-shot-automation", COQ_CLOSERS),
+            one_try_each(len(COQ_CLOSERS)),
             concurrency,
             console,
         )
@@ -347,21 +340,13 @@ async def compare(
     note = f"dropped (rejected by parse_proof): {', '.join(dropped)}" if dropped else ""
     if dropped:
         console.print(f"[yellow]CoqHammer: {note}")
-    hammer = ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0))
     runs.append(
         await run_method(
             HAMMER,
             theorems,
             make_environment(ProverKind.COQ, limits, hammer=True),
-            hammer,
-            SearchConfig(
-                strategy=Strategy.PASS_AT_N,
-                n=len(kept),
-                wall_timeout_s=budget,
-                tactic_timeout_s=tactic_timeout_s,
-                early_stop=True,
-                record_tree=False,
-            ),
+            ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0)),
+            one_try_each(len(kept)),
             concurrency,
             console,
             note=note,

@@ -27,6 +27,13 @@ LEAN_CLOSERS: dict[str, float] = {
     "positivity": 3, "aesop": 3, "tauto": 1, "rfl": 2,
 }  # fmt: skip
 
+#: Closers that fail fast. Under a binder only these are tried: ``intros`` comes first anyway,
+#: and a slow closer that fails there (``nia``, ``nra``, ``vm_compute``, which may even ignore
+#: Coq's ``Timeout`` and cost a process restart) only burns the wall budget twice.
+COQ_CHEAP_CLOSERS = frozenset(
+    {"lia", "lra", "reflexivity", "auto", "easy", "intuition", "congruence", "tauto", "trivial"}
+)
+
 _HYP = re.compile(r"^\s*([A-Za-z_][\w']*(?:, [A-Za-z_][\w']*)*) : (.*)$")
 _R_HINTS = re.compile(r"\bR\b|\bRabs\b|\bsqrt\b|\bINR\b|\bIZR\b|\bln\b|\bexp\b|\bPI\b")
 _ZN_HINTS = re.compile(r"\bnat\b|\bZ\b|\bN\b|\bmod\b|\bZ\.|\bNat\.")
@@ -75,6 +82,7 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     for tactic in ("lia", "nia", "simpl; lia", "intuition lia"):
         weights[tactic] *= 3.0 if integral and not real else 0.5
     if conclusion.startswith("forall") or "->" in conclusion or conclusion.startswith("~"):
+        weights = {t: w for t, w in weights.items() if t in COQ_CHEAP_CLOSERS}
         weights["intros"] = 30
     if "/\\" in conclusion or "<->" in conclusion:
         weights["split"] = 12

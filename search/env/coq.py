@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import re
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from search.config import ProverLimits
@@ -23,6 +23,7 @@ from search.env.coq_check import ALLOWED_AXIOMS, DEFAULT_PREAMBLE, check_with_co
 from search.env.coq_syntax import (
     check_header,
     check_statement,
+    is_bullet,
     parse_proof,
     parse_tactic,
     split_sentences,
@@ -202,6 +203,16 @@ class CoqSession:
             f"Timeout {limit} {sentence}", timeout=limit + self.environment.limits.grace_s
         )
 
+    @contextlib.contextmanager
+    def _kill_on_fault(self) -> Iterator[None]:
+        """On a fault, kill the process so that the next step starts from a clean one."""
+        try:
+            yield
+        except ProverFault:
+            if self.worker is not None:
+                self.worker.coqtop.kill()
+            raise
+
     # -- the search's interface ----------------------------------------------------------
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
         """Run one tactic on ``state``. Raises ``ProverFault`` (after restarting) on faults."""
@@ -209,19 +220,15 @@ class CoqSession:
             sentence = parse_tactic(tactic)
         except UnsafeInput as exc:
             return Failed(f"rejected: {exc}")
-        if sentence in "-+*{}":
+        if is_bullet(sentence):
             return Failed("rejected: bullets and braces are not search steps")
-        try:
+        with self._kill_on_fault():
             await self._goto(state.key)
             reply = await self._timed(sentence)
             if not reply.ok:
                 return Failed(reply.error or "error")
             self._line.append((sentence, reply.prompt))
             goals = await self._show()
-        except ProverFault:
-            if self.worker is not None:
-                self.worker.coqtop.kill()
-            raise
         key = len(self._states)
         self._states[key] = _StateRecord((*self._states[state.key].path, sentence), goals)
         new_state = ProofState(key=key, goals=goals)
@@ -237,20 +244,16 @@ class CoqSession:
             sentences = parse_proof(proof)
         except UnsafeInput as exc:
             return Failed(f"rejected: {exc}")
-        try:
+        with self._kill_on_fault():
             await self._goto(0)
             for sentence in sentences:
                 reply = await (
-                    self._control(sentence) if sentence in "-+*{}" else self._timed(sentence)
+                    self._control(sentence) if is_bullet(sentence) else self._timed(sentence)
                 )
                 if not reply.ok:
                     return Failed(f"at {sentence!r}: {reply.error}")
                 self._line.append((sentence, reply.prompt))
             goals = await self._show()
-        except ProverFault:
-            if self.worker is not None:
-                self.worker.coqtop.kill()
-            raise
         state = ProofState(key=-1, goals=goals)
         return Proved(state) if not goals else Failed("proof incomplete: goals remain")
 

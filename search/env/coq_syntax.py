@@ -127,9 +127,14 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def is_bullet(sentence: str) -> bool:
+    """A bullet (``-``, ``+``, ``*`` runs) or brace: structure, not a tactic."""
+    return _BULLET.match(sentence) is not None
+
+
 def check_tactic_sentence(sentence: str) -> None:
     """Raise ``UnsafeInput`` unless ``sentence`` is a single tactic (or bullet/brace)."""
-    if _BULLET.match(sentence):
+    if is_bullet(sentence):
         return
     if not sentence.endswith("."):
         raise UnsafeInput(f"tactic is not terminated by '.': {sentence[:80]!r}")

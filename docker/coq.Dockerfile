@@ -1,0 +1,17 @@
+# The Coq search image: Debian's Coq 8.16 with the libraries MiniF2F-Coq uses, and dcoprover.
+# Runs `prover eval` / `prover prove` (and, with the service, `prover worker --prover coq`).
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      coq libcoq-stdlib libcoq-coquelicot libcoq-hammer python3 python3-venv ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY prover prover
+COPY search search
+COPY api api
+RUN python3 -m venv /venv && /venv/bin/pip install --no-cache-dir .
+ENV PATH=/venv/bin:$PATH DCOPROVER_CACHE=/cache
+VOLUME ["/cache", "/results"]
+ENTRYPOINT ["prover"]
+CMD ["--help"]
