@@ -62,7 +62,9 @@ async def test_rejected_tactics_never_reach_coq(coq_env):
 
 async def test_loop_is_stopped_by_the_tactic_time_limit_and_the_session_goes_on(coq_env):
     async with coq_env.session(COMM, tactic_timeout_s=1) as session:
-        loop = await session.apply(session.root, "intros; repeat (split; [idtac|idtac]); do 1000000000 idtac")
+        loop = await session.apply(
+            session.root, "intros; repeat (split; [idtac|idtac]); do 1000000000 idtac"
+        )
         assert isinstance(loop, Failed) and "Timeout" in loop.message
         assert isinstance(await session.apply(session.root, "intros; split; lia"), Proved)
 
@@ -129,7 +131,9 @@ async def test_bad_header_or_statement_is_a_clear_error(coq_env):
     with pytest.raises(UnsafeInput, match="statement rejected by Coq"):
         async with coq_env.session(bad_statement, tactic_timeout_s=5):
             pass
-    bad_header = Theorem(name="t", header="Require Import NoSuchLib.", statement="Theorem t : True.")
+    bad_header = Theorem(
+        name="t", header="Require Import NoSuchLib.", statement="Theorem t : True."
+    )
     with pytest.raises(UnsafeInput, match="header rejected by Coq"):
         async with coq_env.session(bad_header, tactic_timeout_s=5):
             pass

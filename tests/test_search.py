@@ -79,7 +79,13 @@ async def test_search_goes_on_after_a_looping_tactic_and_merges_equal_states(coq
     assert ("do 1000000000 idtac", NodeStatus.FAILED) in statuses
     assert result.stats.failed_tactics >= 1
     deeper = ListPolicy(
-        ["do 1000000000 idtac", "idtac", "intros", "intros a b", "rewrite Nat.add_comm; reflexivity"]
+        [
+            "do 1000000000 idtac",
+            "idtac",
+            "intros",
+            "intros a b",
+            "rewrite Nat.add_comm; reflexivity",
+        ]
     )
     result = await best_first(theorem, coq_env, deeper, config)
     assert result.status == "proved"
