@@ -76,7 +76,8 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits]:
             scoring=options["scoring"],
             early_stop=not options["all_samples"],
         )
-        limits = ProverLimits(**({"pool_size": options["workers"]} if options["workers"] else {}))
+        workers = options["workers"]
+        limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
     except ValidationError as exc:
         first = exc.errors()[0]
         raise click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
@@ -125,7 +126,8 @@ def main() -> None:
 def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
     """Search for a proof of one theorem and print the verified proof.
 
-    Exit code 0 when the search ran (whatever it found), non-zero with a reason on bad input.
+    Exit code 0 when the search ran (proved, failed or timed out); non-zero with a reason on
+    bad input, including a statement or header that Coq itself rejects.
     """
     config, limits = build_config(options)
     prover = ProverKind(options["prover"])
@@ -146,6 +148,8 @@ def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
         fail(str(exc).splitlines()[0])
     result = asyncio.run(_prove_one(theorem, config, limits, options))
     print_result(result, as_json)
+    if result.status == "error":
+        fail(result.message)
 
 
 async def _prove_one(theorem, config, limits, options) -> SearchResult:

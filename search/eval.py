@@ -22,7 +22,7 @@ from rich.table import Table
 from prover.policy import Policy
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
-from search.result import SearchResult
+from search.result import SearchResult, SearchStatus
 from search.runner import run_search, versions
 from search.types import Theorem
 
@@ -120,7 +120,17 @@ async def evaluate(
         async def one(theorem: Theorem) -> None:
             nonlocal proved
             async with slots:
-                result = await run_search(theorem, env, policy, config)
+                try:
+                    result = await run_search(theorem, env, policy, config)
+                except Exception as exc:  # one broken search must not end the others
+                    result = SearchResult(
+                        theorem=theorem.name,
+                        prover=env.prover.value,
+                        strategy=config.strategy.value,
+                        status=SearchStatus.ERROR,
+                        message=f"{type(exc).__name__}: {exc}",
+                        config=config,
+                    )
             handle.write(json.dumps(result_row(theorem, result, policy, run_versions)) + "\n")
             handle.flush()
             os.fsync(handle.fileno())

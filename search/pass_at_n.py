@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from prover.policy import Policy
+from search.best_first import MAX_PROVER_FAULTS
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.pass_at_k import pass_at_k_curve
@@ -74,6 +75,13 @@ async def pass_at_n(
                     outcome = await session.run_proof(candidate.text)
                 except ProverFault as fault:
                     stats.prover_faults += 1
+                    if stats.prover_faults >= MAX_PROVER_FAULTS:
+                        # Faulted samples are not wrong samples: no pass@k from a broken prover.
+                        return finish(
+                            SearchStatus.ERROR,
+                            f"prover failed {stats.prover_faults} times; last: {fault}",
+                            complete=False,
+                        )
                     outcome = Failed(f"{type(fault).__name__}: {fault}")
                 stats.prover_calls += 1
                 stats.time_prover_s += time.monotonic() - step_started
@@ -87,6 +95,7 @@ async def pass_at_n(
                 stats.candidates_checked += 1
                 if not verdict.ok:
                     node.status, node.message = NodeStatus.FAILED, verdict.message
+                    stats.failed_tactics += 1
                     continue
                 node.status = NodeStatus.PROVED
                 correct += candidate.count

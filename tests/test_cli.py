@@ -52,6 +52,7 @@ def test_prove_pass_at_n_from_the_benchmark(minif2f_coq):
         (["--statement", "Theorem t : True.", "--timeout", "-1"], "wall_timeout_s"),
         (["--benchmark", "minif2f", "--data", "/nonexistent.jsonl", "--name", "x"], "no such file"),
         ([], "give --statement"),
+        (["--statement", "Theorem t : no_such_constant = 1."], "statement rejected by Coq"),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_one_line_reason(args, reason):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.env.coq_check import check_with_coqc, parse_assumptions
+from search.env.coq_check import axiom_allowed, check_with_coqc, parse_assumptions
 from search.types import Theorem
 
 pytestmark = pytest.mark.coq
@@ -49,12 +49,36 @@ async def test_smuggled_commands_are_rejected_before_coqc(proof):
     assert not verdict.ok and "rejected before checking" in verdict.message
 
 
-async def test_axiom_in_the_header_is_caught_by_print_assumptions():
-    cheating = Theorem(
-        name="false_thing", header="Axiom cheat : False.", statement="Theorem false_thing : 1 = 2."
-    )
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Axiom cheat : False.",
+        "Module Classical_Prop. Axiom classic : False. End Classical_Prop.",
+        "Section S. Hypothesis cheat : False.",
+        "Parameter cheat : False.",
+    ],
+)
+async def test_headers_cannot_declare_axioms(header):
+    cheating = Theorem(name="false_thing", header=header, statement="Theorem false_thing : 1 = 2.")
     verdict = await check_with_coqc(cheating, "destruct cheat.")
-    assert not verdict.ok and "outside the allow-list: cheat" in verdict.message
+    assert not verdict.ok and "forbidden command" in verdict.message
+
+
+async def test_library_axioms_outside_the_allow_list_are_rejected():
+    # Coq.Logic.Epsilon's axiom is not on the list (Hilbert's epsilon is stronger than MiniF2F needs).
+    theorem = Theorem(
+        name="j",
+        header="Require Import Epsilon.",
+        statement="Theorem j : exists n : nat, n = epsilon (inhabits 0) (fun m => m = 0).",
+    )
+    verdict = await check_with_coqc(theorem, "eexists. reflexivity.")
+    assert not verdict.ok and "outside the allow-list: epsilon_statement" in verdict.message
+    classical = Theorem(
+        name="c",
+        header="Require Import Classical.",
+        statement="Theorem c : forall P : Prop, P \\/ ~ P.",
+    )
+    assert (await check_with_coqc(classical, "intros P. apply classic.")).ok
 
 
 async def test_changed_statement_cannot_pass_because_the_file_is_built_from_ours():
@@ -68,6 +92,19 @@ async def test_changed_statement_cannot_pass_because_the_file_is_built_from_ours
 async def test_incomplete_proof_is_rejected():
     conj = Theorem(name="c", statement="Theorem c : True /\\ True.")
     assert not (await check_with_coqc(conj, "split. exact I.")).ok
+
+
+def test_assumptions_parsing_cannot_be_fooled_by_printed_text():
+    assert parse_assumptions("MK\nAxioms:\nax : Closed under the global context_x", "MK") == ("ax",)
+    sections = parse_assumptions("MK\nSection Variables:\nH : False\nAxioms:\nfoo\n  : nat", "MK")
+    assert sections == ("Section Variables: H", "foo")
+    assert parse_assumptions("MK\nsomething else", "MK") is None
+
+
+def test_allow_list_matches_printed_suffixes_on_dot_boundaries():
+    assert axiom_allowed("ClassicalDedekindReals.sig_forall_dec")
+    assert axiom_allowed("classic") and axiom_allowed("Coq.Logic.Classical_Prop.classic")
+    assert not axiom_allowed("assic") and not axiom_allowed("cheat")
 
 
 def test_assumptions_are_read_only_after_the_marker():

@@ -118,3 +118,36 @@ def test_statements_may_use_unicode_identifiers_but_no_control_characters():
     assert check_statement("Theorem t : forall x\u2080 : nat, x\u2080 = x\u2080.") == "t"
     with pytest.raises(UnsafeInput, match="control character"):
         check_statement("Theorem t : True.\x1b[2K")
+
+
+@pytest.mark.parametrize("tactic", ["idtac... Context (H : False).", "auto..", "lia..."])
+def test_ellipsis_which_coq_reads_as_a_sentence_end_is_rejected(tactic):
+    with pytest.raises(UnsafeInput, match=r"'\.\.'"):
+        parse_tactic(tactic)
+
+
+def test_strings_are_lexed_so_comment_markers_inside_them_hide_nothing():
+    with pytest.raises(UnsafeInput, match="Load"):
+        check_header('Definition s := "(*". Load Foo. Definition u := "*)".')
+    with pytest.raises(UnsafeInput, match="exactly one declaration"):
+        check_statement(
+            'Theorem t : ("(*" = "") -> False. Proof. intro H; discriminate H. Qed. Lemma l : ("*)" = "") -> True.'
+        )
+    assert split_sentences('Notation "x . y" := (x + y) (at level 50). Check 1.') == [
+        'Notation "x . y" := (x + y) (at level 50).',
+        "Check 1.",
+    ]
+    with pytest.raises(UnsafeInput, match="unterminated string"):
+        strip_comments('Definition s := "oops.')
+
+
+@pytest.mark.parametrize("header", ["Axiom a : False.", "Parameter p : nat.", "Context (H : False).",
+                                    "Hypothesis h : False.", "Variables x y : nat."])  # fmt: skip
+def test_headers_may_not_declare_axioms(header):
+    with pytest.raises(UnsafeInput, match="forbidden command"):
+        check_header(header)
+
+
+def test_header_sentences_must_be_terminated():
+    with pytest.raises(UnsafeInput, match="not terminated"):
+        check_header("Require Import Reals.\nOpen Scope R_scope")

@@ -19,7 +19,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from search.config import ProverLimits
-from search.env.coq_check import ALLOWED_AXIOMS, DEFAULT_PREAMBLE, check_with_coqc, render_script
+from search.env.coq_check import (
+    ALLOWED_AXIOMS,
+    DEFAULT_PREAMBLE,
+    check_with_coqc,
+    coqc_binary,
+    render_script,
+)
 from search.env.coq_syntax import (
     check_header,
     check_statement,
@@ -29,7 +35,7 @@ from search.env.coq_syntax import (
     split_sentences,
     strip_comments,
 )
-from search.env.coqtop import CoqTop, Reply
+from search.env.coqtop import CoqTop, Reply, coqtop_binary
 from search.types import (
     Failed,
     Goals,
@@ -76,6 +82,10 @@ def nth_goal(show_n_output: str) -> str:
     """The goal printed by ``Show N.`` (its first line is 'goal N (ID k) is:')."""
     text = show_n_output.strip()
     return normalize_goal(text.split("\n", 1)[1] if "\n" in text else "")
+
+
+class UnreadableGoals(Exception):
+    """``Show.`` printed no goal list (e.g. only shelved goals remain)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,8 @@ class CoqSession:
         reply = await self._control("Show.")
         count = parse_goal_count(reply.text)
         if count is None:
-            raise ProverCrash(f"cannot read goals from coqtop: {reply.text[:200]!r}")
+            # e.g. goals left on the shelf: a state Qed cannot close and we cannot print.
+            raise UnreadableGoals(" ".join(reply.text.split())[:200])
         if count == 0:
             return ()
         goals = [first_goal(reply.text)]
@@ -208,7 +219,7 @@ class CoqSession:
         """On a fault, kill the process so that the next step starts from a clean one."""
         try:
             yield
-        except ProverFault:
+        except (ProverFault, asyncio.CancelledError):
             if self.worker is not None:
                 self.worker.coqtop.kill()
             raise
@@ -228,7 +239,10 @@ class CoqSession:
             if not reply.ok:
                 return Failed(reply.error or "error")
             self._line.append((sentence, reply.prompt))
-            goals = await self._show()
+            try:
+                goals = await self._show()
+            except UnreadableGoals as exc:
+                return Failed(f"unsupported proof state: {exc}")
         key = len(self._states)
         self._states[key] = _StateRecord((*self._states[state.key].path, sentence), goals)
         new_state = ProofState(key=key, goals=goals)
@@ -253,7 +267,10 @@ class CoqSession:
                 if not reply.ok:
                     return Failed(f"at {sentence!r}: {reply.error}")
                 self._line.append((sentence, reply.prompt))
-            goals = await self._show()
+            try:
+                goals = await self._show()
+            except UnreadableGoals as exc:
+                return Failed(f"unsupported proof state: {exc}")
         state = ProofState(key=-1, goals=goals)
         return Proved(state) if not goals else Failed("proof incomplete: goals remain")
 
@@ -273,6 +290,7 @@ class CoqEnvironment:
         preamble: Sequence[str] = DEFAULT_PREAMBLE,
         allowed_axioms: frozenset[str] = ALLOWED_AXIOMS,
     ) -> None:
+        coqtop_binary(), coqc_binary()  # fail now, with install advice, not mid-run
         self.limits = limits or ProverLimits()
         self.preamble = tuple(preamble)
         self.allowed_axioms = allowed_axioms
@@ -299,19 +317,35 @@ class CoqEnvironment:
         check_statement(theorem.statement)
         async with self._slots:
             session = CoqSession(self, theorem, tactic_timeout_s)
-            session.worker = self._idle.pop() if self._idle else await self.new_worker()
+            session.worker = await self._take_worker()
             try:
-                await session._load()
+                try:
+                    await session._load()
+                except ProverCrash:
+                    # A pooled process that died while idle (e.g. killed for memory).
+                    await session._restart()
                 yield session
             finally:
                 self.restarts += session.restarts
                 await self._release(session.worker)
 
+    async def _take_worker(self) -> _Worker:
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.coqtop.alive:
+                return worker
+            await worker.coqtop.close()
+        return await self.new_worker()
+
     async def _release(self, worker: _Worker | None) -> None:
         if worker is None:
             return
         worker.theorems += 1
-        healthy = worker.coqtop.alive and worker.theorems < self.limits.recycle_after
+        healthy = (
+            worker.coqtop.alive
+            and not worker.coqtop.in_flight
+            and worker.theorems < self.limits.recycle_after
+        )
         if healthy:
             try:
                 reply = await worker.coqtop.send(f"BackTo {worker.base}.", _CONTROL_TIMEOUT_S)

@@ -23,21 +23,29 @@ from search.env.coq_syntax import check_header, check_statement, parse_proof
 from search.env.coqtop import memory_limiter
 from search.types import Theorem, UnsafeInput, Verdict
 
-#: Axioms of Coq's standard library that a MiniF2F proof may rest on. Reals are built on the
-#: first two; the rest are the standard classical and extensionality axioms.
+#: Axioms of Coq's standard library that a MiniF2F proof may rest on, fully qualified. Reals
+#: are built on the first two; the rest are the standard classical and extensionality axioms.
 ALLOWED_AXIOMS = frozenset(
     {
-        "ClassicalDedekindReals.sig_forall_dec",
-        "ClassicalDedekindReals.sig_not_dec",
-        "FunctionalExtensionality.functional_extensionality_dep",
-        "Classical_Prop.classic",
-        "PropExtensionality.propositional_extensionality",
-        "ProofIrrelevance.proof_irrelevance",
-        "Eqdep.Eq_rect_eq.eq_rect_eq",
-        "ClassicalEpsilon.constructive_indefinite_description",
-        "IndefiniteDescription.constructive_indefinite_description",
+        "Coq.Reals.ClassicalDedekindReals.sig_forall_dec",
+        "Coq.Reals.ClassicalDedekindReals.sig_not_dec",
+        "Coq.Logic.FunctionalExtensionality.functional_extensionality_dep",
+        "Coq.Logic.Classical_Prop.classic",
+        "Coq.Logic.PropExtensionality.propositional_extensionality",
+        "Coq.Logic.ProofIrrelevance.proof_irrelevance",
+        "Coq.Logic.Eqdep.Eq_rect_eq.eq_rect_eq",
+        "Coq.Logic.ClassicalEpsilon.constructive_indefinite_description",
+        "Coq.Logic.IndefiniteDescription.constructive_indefinite_description",
     }
 )
+
+
+def axiom_allowed(printed: str, allowed: frozenset[str] = ALLOWED_AXIOMS) -> bool:
+    """Coq prints the shortest unambiguous suffix of an axiom's path; match it on dot
+    boundaries. Sound because headers may not declare axioms (``coq_syntax``), so every
+    axiom in scope comes from an installed library."""
+    return any(full == printed or full.endswith("." + printed) for full in allowed)
+
 
 #: Loaded before every header, in search and check alike: Coq 8.16's ``lia``/``nia`` and
 #: ``lra``/``nra`` need these and most MiniF2F-Coq headers do not import them.
@@ -70,22 +78,30 @@ def render_source(
 
 
 def parse_assumptions(output: str, marker: str) -> tuple[str, ...] | None:
-    """Axiom names printed by ``Print Assumptions`` after ``marker``; None if not found."""
+    """What ``Print Assumptions`` printed after ``marker``; None if it cannot be read.
+
+    Items of sections other than ``Axioms`` (``Section Variables``, ...) come back prefixed
+    with their section, so that no allow-list admits them.
+    """
     at = output.rfind(marker)
     if at < 0:
         return None
-    tail = output[at + len(marker) :]
-    if "Closed under the global context" in tail:
+    tail = output[at + len(marker) :].strip()
+    if tail == "Closed under the global context":
         return ()
-    if "Axioms:" not in tail:
-        return None
-    body = tail.split("Axioms:", 1)[1]
-    names = [
-        line.split(" : ", 1)[0].strip()
-        for line in body.splitlines()
-        if line and not line[0].isspace()
-    ]
-    return tuple(names)
+    names: list[str] = []
+    section: str | None = None
+    for line in tail.splitlines():
+        if not line.strip() or line[0].isspace():
+            continue
+        if line.endswith(":") and " : " not in line:
+            section = line[:-1].strip()
+            continue
+        if section is None:
+            return None
+        name = line.split(" : ", 1)[0].strip()
+        names.append(name if section == "Axioms" else f"{section}: {name}")
+    return tuple(names) if section is not None else None
 
 
 def coqc_binary() -> str:
@@ -152,7 +168,7 @@ async def check_with_coqc(
     axioms = parse_assumptions(output, marker)
     if axioms is None:
         return Verdict(ok=False, message="no Print Assumptions output", checked_source=source)
-    extra = sorted(set(axioms) - allowed_axioms)
+    extra = sorted(name for name in set(axioms) if not axiom_allowed(name, allowed_axioms))
     if extra:
         return Verdict(
             ok=False,

@@ -43,7 +43,11 @@ FORBIDDEN_IN_HEADER = (
     r"\bUnset\s+(Guard|Positivity|Universe)\s+Checking\b", r"\bAdmitted\b", r"\badmit\b",
     r"\bAbort\b", r"\bAdd\s+(Rec\s+)?(LoadPath|ML\s+Path)\b", r"\bCd\b", r"\bExtraction\b",
     r"\bBackTo\b", r"\bBack\b", r"\bReset\b", r"\bQuit\b", r"\bTimeout\b",
-    r"\bSet\s+(Guard|Positivity|Universe)\b", r"\bTypeclasses\s+eauto\b.*\bdebug\b",
+    r"\bSet\s+(Guard|Positivity|Universe)\b",
+    # Declaring axioms in a header would let a module named like a standard library one
+    # (``Module Classical_Prop. Axiom classic : False.``) pass the axiom allow-list.
+    r"\bAxioms?\b", r"\bParameters?\b", r"\bHypothes[ie]s\b", r"\bVariables?\b",
+    r"\bContext\b", r"\bConjectures?\b", r"\bAdmit\b",
 )  # fmt: skip
 
 STATEMENT_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
@@ -56,12 +60,33 @@ _SELECTOR = re.compile(r"^(all|\d+(\s*,\s*\d+)*|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 
 
+def _string_end(text: str, start: int) -> int:
+    """Index just past the Coq string literal opening at ``start`` (``""`` escapes a quote)."""
+    i = start + 1
+    while i < len(text):
+        if text[i] == '"':
+            if text[i + 1 : i + 2] == '"':
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    raise UnsafeInput("unterminated string literal")
+
+
 def strip_comments(text: str) -> str:
-    """Remove ``(* ... *)`` comments, which nest in Coq; raise on an unterminated one."""
+    """Remove ``(* ... *)`` comments as Coq's lexer does: they nest, and string literals are
+    lexed inside and outside them (so ``"(*"`` opens no comment). Raise on anything left open.
+    """
     out: list[str] = []
     depth = 0
     i = 0
     while i < len(text):
+        if text[i] == '"':
+            end = _string_end(text, i)
+            if depth == 0:
+                out.append(text[i:end])
+            i = end
+            continue
         pair = text[i : i + 2]
         if pair == "(*":
             depth += 1
@@ -98,8 +123,9 @@ def _reject_control_characters(text: str, what: str) -> None:
 def split_sentences(text: str) -> list[str]:
     """Split comment-free Coq text into sentences, bullets and braces included.
 
-    A sentence ends at a ``.`` followed by a blank or the end of the text (not ``..``);
-    a leading bullet (``-``, ``+``, ``*``) or brace is a sentence of its own, as Coq reads it.
+    A sentence ends, as in Coq's lexer, at a ``.`` (also the last dot of ``...``) followed by a
+    blank or the end of the text, outside string literals; a leading bullet (``-``, ``+``,
+    ``*``) or brace is a sentence of its own.
     """
     sentences: list[str] = []
     current: list[str] = []
@@ -116,8 +142,13 @@ def split_sentences(text: str) -> list[str]:
             current = []
             i += 1
             continue
+        if ch == '"':
+            end = _string_end(text, i)
+            current.append(text[i:end])
+            i = end
+            continue
         current.append(ch)
-        if ch == "." and (i + 1 == n or text[i + 1].isspace()) and (i == 0 or text[i - 1] != "."):
+        if ch == "." and (i + 1 == n or text[i + 1].isspace()):
             sentences.append("".join(current).strip())
             current = []
         i += 1
@@ -155,6 +186,8 @@ def parse_tactic(text: str) -> str:
     _require_ascii(text, "tactic")
     if '"' in text:
         raise UnsafeInput("string literals are not allowed in tactics")
+    if ".." in text:
+        raise UnsafeInput("'..' is not allowed in tactics (Coq reads '...' as a sentence end)")
     body = " ".join(strip_comments(text).split())
     if not body:
         raise UnsafeInput("empty tactic")
@@ -178,6 +211,8 @@ def parse_proof(text: str) -> list[str]:
     _require_ascii(text, "proof")
     if '"' in text:
         raise UnsafeInput("string literals are not allowed in proofs")
+    if ".." in text:
+        raise UnsafeInput("'..' is not allowed in proofs (Coq reads '...' as a sentence end)")
     sentences = split_sentences(strip_comments(text))
     if sentences and sentences[0] == "Proof.":
         sentences = sentences[1:]
@@ -200,6 +235,9 @@ def check_header(header: str) -> None:
         found = re.search(pattern, code)
         if found:
             raise UnsafeInput(f"forbidden command {found.group(0)!r} in header")
+    sentences = split_sentences(code)
+    if sentences and not sentences[-1].endswith("."):
+        raise UnsafeInput(f"header sentence not terminated by '.': {sentences[-1][:80]!r}")
 
 
 def check_statement(statement: str, name: str | None = None) -> str:

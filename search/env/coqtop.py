@@ -93,6 +93,7 @@ class CoqTop:
         self._proc: asyncio.subprocess.Process | None = None
         self._buffer = ""
         self._killed = False
+        self.in_flight = False
         self.prompt = 0
         self.sentences_sent = 0
 
@@ -118,18 +119,24 @@ class CoqTop:
             cwd=self._cwd,
         )
         self._buffer = ""
-        _, self.prompt, _ = parse_reply(await self._read_reply(timeout))
+        try:
+            _, self.prompt, _ = parse_reply(await self._read_reply(timeout))
+        except TimeoutError:
+            self.kill()
+            raise ProverTimeout(f"coqtop did not start within {timeout:.0f}s") from None
 
     async def send(self, sentence: str, timeout: float) -> Reply:
         """Send one sentence (which must end in '.') and wait for its prompt.
 
-        Raises ``ProverTimeout`` when no prompt comes within ``timeout`` seconds (after trying
-        SIGINT, the process is killed: the caller restarts) and ``ProverCrash`` when the
-        process dies.
+        Raises ``ProverTimeout`` when no prompt comes within ``timeout`` seconds (the process
+        is killed: the caller restarts) and ``ProverCrash`` when the process dies or answers
+        out of step. A send that is cancelled half-way leaves ``in_flight`` set, and such a
+        process must not be reused (its next reply would belong to this sentence).
         """
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise ProverCrash("coqtop is not running")
         self.sentences_sent += 1
+        self.in_flight = True
         try:
             self._proc.stdin.write(sentence.encode() + b"\n")
             await self._proc.stdin.drain()
@@ -144,8 +151,13 @@ class CoqTop:
             raise ProverTimeout(
                 f"no answer from coqtop within {timeout:.1f}s to {sentence[:80]!r}"
             ) from None
+        if self._buffer.strip():
+            # A second prompt or stray output: replies would be one behind from now on.
+            self.kill()
+            raise ProverCrash(f"coqtop answered out of step: {self._buffer[:120]!r}")
         text, prompt, error = parse_reply(raw)
         self.prompt = prompt
+        self.in_flight = False
         return Reply(text=text, prompt=prompt, error=error)
 
     async def _read_reply(self, timeout: float) -> str:
