@@ -118,13 +118,14 @@ def read_coq_checkout(root: Path, source: BenchmarkSource) -> list[Theorem]:
     return theorems
 
 
-def download(source: BenchmarkSource) -> Path:
-    """Fetch and unpack the pinned commit once; later calls reuse the cache."""
+def download(source: BenchmarkSource, url: str | None = None) -> Path:
+    """Fetch and unpack the pinned commit once (from ``url``, default GitHub's archive of it);
+    later calls reuse the cache."""
     target = cache_dir() / f"{source.repository.replace('/', '__')}-{source.commit}"
     if target.exists():
         return target
     try:
-        with urllib.request.urlopen(source.archive_url, timeout=60) as response:
+        with urllib.request.urlopen(url or source.archive_url, timeout=60) as response:
             payload = response.read()
     except OSError as exc:
         raise BenchmarkError(

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import tarfile
+import threading
+
 import pytest
 
-from search.benchmarks import BenchmarkError, find_theorem, load_minif2f, parse_coq_file
+from search.benchmarks import (
+    BenchmarkError,
+    BenchmarkSource,
+    download,
+    find_theorem,
+    load_minif2f,
+    parse_coq_file,
+)
 from search.types import ProverKind
 
 # test/mathd_algebra_125.v of LLM4Rocq/miniF2F-rocq, verbatim.
@@ -57,3 +69,29 @@ def test_bad_data_gives_clear_errors(tmp_path):
         load_minif2f(ProverKind.COQ, tmp_path)
     with pytest.raises(BenchmarkError, match="no Theorem"):
         parse_coq_file("Require Import Arith.", "test", "x.v")
+
+
+def test_download_unpacks_the_pinned_archive_once(tmp_path, monkeypatch):
+    """The real download path (urllib, tarfile) against an HTTP server on loopback."""
+    source = BenchmarkSource("LLM4Rocq/miniF2F-rocq", "b60affae5d9b")
+    tree = tmp_path / "src" / "miniF2F-rocq-b60affae5d9b" / "test"
+    tree.mkdir(parents=True)
+    (tree / "mathd_algebra_125.v").write_text(MATHD_ALGEBRA_125)
+    serve = tmp_path / "serve"
+    serve.mkdir()
+    with tarfile.open(serve / "archive.tar.gz", "w:gz") as archive:
+        archive.add(tree.parent, arcname="miniF2F-rocq-b60affae5d9b")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(serve))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("DCOPROVER_CACHE", str(tmp_path / "cache"))
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/archive.tar.gz"
+        root = download(source, url)
+        assert (root / "test" / "mathd_algebra_125.v").exists()
+        assert download(source, url + ".missing") == root  # cached: no second fetch
+        theorems = load_minif2f(ProverKind.COQ, root)
+        assert [t.name for t in theorems] == ["mathd_algebra_125"]
+        assert theorems[0].source == "LLM4Rocq/miniF2F-rocq@b60affae5d9b:test/mathd_algebra_125.v"
+    finally:
+        server.shutdown()
