@@ -179,15 +179,20 @@ def check_tactic_sentence(sentence: str) -> None:
         raise UnsafeInput(f"not a tactic (vernacular command?): {sentence[:80]!r}")
 
 
+def _check_proof_text(text: str, what: str, max_chars: int) -> None:
+    """Checks shared by single tactics and whole proofs, before any parsing."""
+    if len(text) > max_chars:
+        raise UnsafeInput(f"{what} longer than {max_chars} characters")
+    _require_ascii(text, what)
+    if '"' in text:
+        raise UnsafeInput(f"string literals are not allowed in {what}s")
+    if ".." in text:
+        raise UnsafeInput(f"'..' is not allowed in {what}s (Coq reads '...' as a sentence end)")
+
+
 def parse_tactic(text: str) -> str:
     """Validate one model-proposed tactic; return it as exactly one sentence ending in ``.``."""
-    if len(text) > MAX_TACTIC_CHARS:
-        raise UnsafeInput(f"tactic longer than {MAX_TACTIC_CHARS} characters")
-    _require_ascii(text, "tactic")
-    if '"' in text:
-        raise UnsafeInput("string literals are not allowed in tactics")
-    if ".." in text:
-        raise UnsafeInput("'..' is not allowed in tactics (Coq reads '...' as a sentence end)")
+    _check_proof_text(text, "tactic", MAX_TACTIC_CHARS)
     body = " ".join(strip_comments(text).split())
     if not body:
         raise UnsafeInput("empty tactic")
@@ -206,13 +211,7 @@ def parse_proof(text: str) -> list[str]:
     An enclosing ``Proof.`` ... ``Qed.`` is tolerated and removed, since models often emit it.
     Returns the sentences in order.
     """
-    if len(text) > MAX_PROOF_CHARS:
-        raise UnsafeInput(f"proof longer than {MAX_PROOF_CHARS} characters")
-    _require_ascii(text, "proof")
-    if '"' in text:
-        raise UnsafeInput("string literals are not allowed in proofs")
-    if ".." in text:
-        raise UnsafeInput("'..' is not allowed in proofs (Coq reads '...' as a sentence end)")
+    _check_proof_text(text, "proof", MAX_PROOF_CHARS)
     sentences = split_sentences(strip_comments(text))
     if sentences and sentences[0] == "Proof.":
         sentences = sentences[1:]
