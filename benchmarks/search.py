@@ -54,8 +54,8 @@ from search.benchmarks import SPLITS, load_minif2f
 from search.config import ProverLimits, SearchConfig, Strategy, default_workers
 from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_syntax import parse_proof
-from search.result import SearchResult, SearchStatus
-from search.runner import coq_version, make_environment, run_search, versions
+from search.result import SearchStatus
+from search.runner import coq_version, make_environment, run_search_safely, versions
 from search.types import ProofState, ProverKind, StepOutcome, Theorem, UnsafeInput, Verdict
 
 BEST_FIRST = "best-first"
@@ -254,16 +254,7 @@ async def run_method(
     async def one(theorem: Theorem) -> None:
         async with slots:
             started = time.monotonic()
-            try:
-                result = await run_search(theorem, env, policy, config)
-            except Exception as exc:
-                result = SearchResult(
-                    theorem=theorem.name,
-                    prover=env.prover.value,
-                    strategy=config.strategy.value,
-                    status=SearchStatus.ERROR,
-                    message=f"benchmark caught {type(exc).__name__}: {exc}",
-                )
+            result = await run_search_safely(theorem, env, policy, config)
             wall = time.monotonic() - started
         row = Row(
             name=theorem.name,

@@ -22,8 +22,8 @@ from rich.table import Table
 from prover.policy import Policy
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
-from search.result import SearchResult, SearchStatus
-from search.runner import run_search, versions
+from search.result import SearchResult
+from search.runner import run_search_safely, versions
 from search.types import Theorem
 
 
@@ -120,17 +120,7 @@ async def evaluate(
         async def one(theorem: Theorem) -> None:
             nonlocal proved
             async with slots:
-                try:
-                    result = await run_search(theorem, env, policy, config)
-                except Exception as exc:  # one broken search must not end the others
-                    result = SearchResult(
-                        theorem=theorem.name,
-                        prover=env.prover.value,
-                        strategy=config.strategy.value,
-                        status=SearchStatus.ERROR,
-                        message=f"{type(exc).__name__}: {exc}",
-                        config=config,
-                    )
+                result = await run_search_safely(theorem, env, policy, config)
             handle.write(json.dumps(result_row(theorem, result, policy, run_versions)) + "\n")
             handle.flush()
             os.fsync(handle.fileno())

@@ -17,7 +17,7 @@ from search.env.base import ProofEnvironment
 from search.env.coq import CoqEnvironment
 from search.env.coq_check import DEFAULT_PREAMBLE, HAMMER_PREAMBLE
 from search.pass_at_n import pass_at_n
-from search.result import SearchResult
+from search.result import SearchResult, SearchStatus
 from search.types import ProverKind, Theorem
 
 POLICIES = ("automation",)
@@ -50,6 +50,24 @@ async def run_search(
     if config.strategy is Strategy.PASS_AT_N:
         return await pass_at_n(theorem, env, policy, config)
     return await best_first(theorem, env, policy, config)
+
+
+async def run_search_safely(
+    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+) -> SearchResult:
+    """``run_search`` for batch runners: an unexpected exception becomes an error result, so
+    one broken search does not end the others in flight."""
+    try:
+        return await run_search(theorem, env, policy, config)
+    except Exception as exc:
+        return SearchResult(
+            theorem=theorem.name,
+            prover=env.prover.value,
+            strategy=config.strategy.value,
+            status=SearchStatus.ERROR,
+            message=f"{type(exc).__name__}: {exc}",
+            config=config,
+        )
 
 
 @functools.cache
