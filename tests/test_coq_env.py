@@ -150,6 +150,29 @@ async def test_coqtop_send_times_out_without_a_prompt():
         with pytest.raises(ProverTimeout):
             # No terminating period: coqtop waits for more input, so no prompt ever comes.
             await coqtop.send("Check nat", timeout=0.5)
-        assert not coqtop.alive or coqtop._proc.returncode is None
+        assert not coqtop.alive  # killed: its next reply could not be trusted
     finally:
         await coqtop.close()
+
+
+async def test_search_cancelled_mid_step_does_not_return_its_process_to_the_pool():
+    env = CoqEnvironment(ProverLimits(pool_size=1))
+    try:
+
+        async def slow_search() -> None:
+            async with env.session(COMM, tactic_timeout_s=5) as session:
+                pids.append(session.worker.coqtop.pid)
+                await session.apply(session.root, "do 1000000000 idtac")
+
+        pids: list[int] = []
+        task = asyncio.create_task(slow_search())
+        await asyncio.sleep(1.0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with env.session(COMM, tactic_timeout_s=5) as session:
+            # A reused process would hand us the cancelled step's reply: it must be a new one.
+            assert session.worker.coqtop.pid != pids[0]
+            assert isinstance(await session.apply(session.root, "intros; split; lia"), Proved)
+    finally:
+        await env.close()

@@ -216,10 +216,14 @@ class CoqSession:
 
     @contextlib.contextmanager
     def _kill_on_fault(self) -> Iterator[None]:
-        """On a fault, kill the process so that the next step starts from a clean one."""
+        """On a fault, kill the process so that the next step starts from a clean one.
+
+        (A step cancelled half-way needs nothing here: its send stays ``in_flight`` and
+        ``_release`` discards the process.)
+        """
         try:
             yield
-        except (ProverFault, asyncio.CancelledError):
+        except ProverFault:
             if self.worker is not None:
                 self.worker.coqtop.kill()
             raise
