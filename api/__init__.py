@@ -1,1 +1,2 @@
-"""The HTTP service (FastAPI) and its Redis job queue: see the service issue; not built yet."""
+"""The HTTP service: FastAPI app (``api.app``) in front of the Redis job queue
+(``search.queue``); the workers that run the searches are ``search.worker``."""

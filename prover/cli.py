@@ -14,6 +14,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import ProverLimits, Scoring, SearchConfig, Strategy
 from search.env.coq_syntax import check_header, check_statement
@@ -111,6 +112,8 @@ def main() -> None:
     \b
     prove   search for a proof of one theorem (given inline or by benchmark name)
     eval    run the search over a benchmark split, resumable, with a summary table
+    api     serve the HTTP API in front of the Redis job queue
+    worker  run searches from the queue
     """
 
 
@@ -208,6 +211,10 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
     summary.print()
     sys.exit(0)
 
+
+main.add_command(api_command)
+main.add_command(worker_command)
+main.add_command(hash_key_command)
 
 if __name__ == "__main__":
     main()

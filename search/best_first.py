@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 
 from prover.policy import Candidate, Policy
 from search.config import Scoring, SearchConfig
@@ -24,6 +25,10 @@ from search.types import Failed, Goals, ProofState, Proved, ProverFault, Theorem
 
 #: A search whose prover broke this many times is reported as an error, not as 'failed'.
 MAX_PROVER_FAULTS = 8
+
+#: Called with the live statistics after every expansion (best-first) or candidate (pass@N),
+#: so a caller (the service's worker) can report progress; the search knows nothing of how.
+ProgressHook = Callable[[SearchStats], None]
 
 
 def node_score(logprob_sum: float, depth: int, config: SearchConfig) -> float:
@@ -42,8 +47,10 @@ class _Search:
         env: ProofEnvironment,
         policy: Policy,
         config: SearchConfig,
+        on_progress: ProgressHook | None = None,
     ) -> None:
         self.theorem = theorem
+        self.on_progress = on_progress
         self.env = env
         self.policy = policy
         self.config = config
@@ -109,6 +116,9 @@ class _Search:
                         SearchStatus.ERROR,
                         message=f"prover failed {self.stats.prover_faults} times; giving up",
                     )
+            if self.on_progress is not None:
+                self.stats.time_total_s = time.monotonic() - self.started
+                self.on_progress(self.stats)
         if time.monotonic() >= self.deadline:
             return self.result(SearchStatus.TIMEOUT, message="wall-clock budget spent")
         return self.result(SearchStatus.FAILED, message="search space exhausted")
@@ -181,10 +191,14 @@ class _Search:
 
 
 async def best_first(
-    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+    theorem: Theorem,
+    env: ProofEnvironment,
+    policy: Policy,
+    config: SearchConfig,
+    on_progress: ProgressHook | None = None,
 ) -> SearchResult:
     """Search for a proof of ``theorem``; never raises for a bad theorem or a broken prover."""
-    search = _Search(theorem, env, policy, config)
+    search = _Search(theorem, env, policy, config, on_progress)
     try:
         async with env.session(theorem, config.tactic_timeout_s) as session:
             search.stats.time_prover_s += time.monotonic() - search.started

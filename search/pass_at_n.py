@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from prover.policy import Policy
-from search.best_first import MAX_PROVER_FAULTS
+from search.best_first import MAX_PROVER_FAULTS, ProgressHook
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.pass_at_k import pass_at_k_curve
@@ -21,7 +21,11 @@ from search.types import Failed, Proved, ProverFault, Theorem, UnsafeInput, Verd
 
 
 async def pass_at_n(
-    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+    theorem: Theorem,
+    env: ProofEnvironment,
+    policy: Policy,
+    config: SearchConfig,
+    on_progress: ProgressHook | None = None,
 ) -> SearchResult:
     """Sample ``config.n`` proofs of ``theorem`` and verify them; never raises for bad input."""
     started = time.monotonic()
@@ -85,6 +89,9 @@ async def pass_at_n(
                     outcome = Failed(f"{type(fault).__name__}: {fault}")
                 stats.prover_calls += 1
                 stats.time_prover_s += time.monotonic() - step_started
+                if on_progress is not None:
+                    stats.time_total_s = time.monotonic() - started
+                    on_progress(stats)
                 if not isinstance(outcome, Proved):
                     node.status, node.message = NodeStatus.FAILED, outcome.message
                     stats.failed_tactics += 1

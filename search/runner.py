@@ -11,7 +11,7 @@ from importlib import metadata
 
 from prover.automation import AutomationPolicy
 from prover.policy import Policy
-from search.best_first import best_first
+from search.best_first import ProgressHook, best_first
 from search.config import ProverLimits, SearchConfig, Strategy
 from search.env.base import ProofEnvironment
 from search.env.coq import CoqEnvironment
@@ -44,21 +44,29 @@ def make_policy(name: str, prover: ProverKind) -> Policy:
 
 
 async def run_search(
-    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+    theorem: Theorem,
+    env: ProofEnvironment,
+    policy: Policy,
+    config: SearchConfig,
+    on_progress: ProgressHook | None = None,
 ) -> SearchResult:
     """Run the strategy named in ``config``."""
     if config.strategy is Strategy.PASS_AT_N:
-        return await pass_at_n(theorem, env, policy, config)
-    return await best_first(theorem, env, policy, config)
+        return await pass_at_n(theorem, env, policy, config, on_progress)
+    return await best_first(theorem, env, policy, config, on_progress)
 
 
 async def run_search_safely(
-    theorem: Theorem, env: ProofEnvironment, policy: Policy, config: SearchConfig
+    theorem: Theorem,
+    env: ProofEnvironment,
+    policy: Policy,
+    config: SearchConfig,
+    on_progress: ProgressHook | None = None,
 ) -> SearchResult:
     """``run_search`` for batch runners: an unexpected exception becomes an error result, so
     one broken search does not end the others in flight."""
     try:
-        return await run_search(theorem, env, policy, config)
+        return await run_search(theorem, env, policy, config, on_progress)
     except Exception as exc:
         return SearchResult(
             theorem=theorem.name,

@@ -1,0 +1,57 @@
+"""Dependencies shared by the routers: the queue, benchmark statements, a live worker."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from search.benchmarks import BenchmarkError, load_minif2f
+from search.queue import JobQueue
+from search.types import ProverKind, Theorem
+
+_LEAN_NAME = re.compile(r"\b(?:theorem|lemma)\s+([^\s:({\[]+)")
+
+
+def get_queue(request: Request) -> JobQueue:
+    return request.app.state.queue
+
+
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
+
+
+def not_found(what: str, ident: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} with id {ident!r}")
+
+
+async def require_worker(queue: JobQueue, prover: ProverKind) -> None:
+    """Refuse work that no live worker can run, rather than queue it silently forever."""
+    if await queue.live_workers(prover.value) == 0:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"no live worker serves prover {prover.value!r}; start one with "
+            f"`prover worker --prover {prover.value} --redis URL`",
+        )
+
+
+async def benchmark_theorems(request: Request, prover: ProverKind) -> list[Theorem]:
+    """MiniF2F statements for ``prover`` (every split), loaded once per process."""
+    cache: dict[ProverKind, list[Theorem]] = request.app.state.benchmarks
+    if prover not in cache:
+        data = request.app.state.settings.data
+        try:
+            cache[prover] = await asyncio.to_thread(
+                load_minif2f, prover, data, include_unsupported=True
+            )
+        except BenchmarkError as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, f"benchmark data unavailable: {exc}"
+            ) from None
+    return cache[prover]
+
+
+def lean_theorem_name(statement: str) -> str:
+    match = _LEAN_NAME.search(statement)
+    return match.group(1) if match else "theorem"

@@ -1,0 +1,25 @@
+"""The API's settings: one object built by ``prover api`` (or a test) and kept on the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Largest request body accepted (a header and a statement of 100,000 characters each fit).
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``key_hashes``: SHA-256 hex digests of the accepted API keys (plaintext is never kept);
+    ``auth`` False serves mutating routes without keys (local use only). ``data``: the
+    benchmark JSONL or checkout used for jobs and evals named by benchmark (None: the pinned
+    download). ``lease_s`` and ``max_deliveries`` must match the workers'."""
+
+    redis_url: str
+    key_hashes: frozenset[str] = field(default_factory=frozenset)
+    auth: bool = True
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    data: Path | None = None
+    prefix: str = "prover"
+    lease_s: float = 15.0

@@ -1,0 +1,182 @@
+"""``prover api``, ``prover worker`` and ``prover hash-key``: the service's commands.
+
+Kept apart from ``prover.cli`` (the in-process commands) so that the embedded default does not
+depend on the service, and registered on the same ``prover`` group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import click
+
+from search.types import ProverKind
+
+REDIS_HELP = "Redis URL, e.g. redis://localhost:6379/0."
+LEASE_HELP = "Seconds a running job survives without a heartbeat (same on api and workers)."
+
+
+@click.command(name="api")
+@click.option("--redis", "redis_url", required=True, help=REDIS_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--keys-file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="API key digests, one 'sha256:<hex>' a line "
+    "(also PROVER_API_KEYS_FILE; PROVER_API_KEYS takes plaintext keys).",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    help="Serve mutating routes without API keys (local use only).",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Benchmark JSONL or checkout for jobs and evals named by benchmark.",
+)
+@click.option("--max-body-bytes", type=int, default=None, help="Request size limit.")
+@click.option("--lease", "lease_s", type=float, default=15.0, show_default=True, help=LEASE_HELP)
+def api_command(
+    redis_url, host, port, keys_file, insecure_no_auth, data, max_body_bytes, lease_s
+) -> None:
+    """Serve the HTTP API (FastAPI under uvicorn) in front of the Redis queue."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.auth import load_key_hashes
+    from api.settings import DEFAULT_MAX_BODY_BYTES, Settings
+
+    try:
+        key_hashes = load_key_hashes(keys_file)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not key_hashes and not insecure_no_auth:
+        raise click.ClickException(
+            "no API keys configured: set PROVER_API_KEYS or PROVER_API_KEYS_FILE, pass "
+            "--keys-file, or --insecure-no-auth for local use"
+        )
+    settings = Settings(
+        redis_url=redis_url,
+        key_hashes=key_hashes,
+        auth=not insecure_no_auth,
+        max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        data=data,
+        lease_s=lease_s,
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@click.command(name="worker")
+@click.option("--redis", "redis_url", required=True, help=REDIS_HELP)
+@click.option(
+    "--prover",
+    type=click.Choice([p.value for p in ProverKind]),
+    default="coq",
+    show_default=True,
+    help="The proof assistant this worker serves.",
+)
+@click.option(
+    "--policy",
+    default="automation",
+    show_default=True,
+    help="Who proposes tactics (automation: model-free).",
+)
+@click.option(
+    "--concurrency", type=int, default=None, help="Searches in flight (default: prover processes)."
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Prover processes in this worker's pool (default: one per core).",
+)
+@click.option("--hammer", is_flag=True, help="Coq: also load CoqHammer's tactics.")
+@click.option("--name", default=None, help="Consumer name (default: host-pid).")
+@click.option("--lease", "lease_s", type=float, default=15.0, show_default=True, help=LEASE_HELP)
+@click.option(
+    "--max-deliveries",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Hand-outs of one job (crashed workers) before it is dead-lettered.",
+)
+@click.option(
+    "--shutdown-grace",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="On SIGTERM, seconds running searches get to finish before release.",
+)
+def worker_command(
+    redis_url,
+    prover,
+    policy,
+    concurrency,
+    workers,
+    hammer,
+    name,
+    lease_s,
+    max_deliveries,
+    shutdown_grace,
+) -> None:
+    """Run searches from the queue until SIGTERM (then finish or release them)."""
+    from pydantic import ValidationError
+
+    from search.config import ProverLimits
+    from search.runner import make_environment, make_policy
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
+        env = make_environment(ProverKind(prover), limits, hammer=hammer)
+        chosen = make_policy(policy, ProverKind(prover))
+    except (NotImplementedError, FileNotFoundError, ValueError, ValidationError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    asyncio.run(
+        _serve(
+            redis_url,
+            env,
+            chosen,
+            concurrency or limits.pool_size,
+            name,
+            lease_s,
+            max_deliveries,
+            shutdown_grace,
+        )
+    )
+
+
+async def _serve(
+    redis_url, env, policy, concurrency, name, lease_s, max_deliveries, shutdown_grace
+) -> None:
+    from redis.asyncio import Redis
+
+    from search.queue import JobQueue
+    from search.worker import Worker
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    queue = JobQueue(redis, lease_s=lease_s, max_deliveries=max_deliveries)
+    worker = Worker(queue, env, policy, concurrency, name=name, shutdown_grace_s=shutdown_grace)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        await redis.aclose()
+
+
+@click.command(name="hash-key")
+@click.argument("key")
+def hash_key_command(key: str) -> None:
+    """Print the key-file line for KEY (the API stores only digests)."""
+    from api.auth import hash_key
+
+    click.echo(f"sha256:{hash_key(key)}")

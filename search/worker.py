@@ -1,0 +1,224 @@
+"""A search worker: takes jobs from the queue, runs up to C searches at once on one prover
+pool, and writes each result back. It only moves jobs; the search is ``search.runner``'s.
+
+Per job, a watcher loop runs beside the search every ``poll_s``: it renews the lease (the
+heartbeat), publishes progress, and cancels the search when a cancel was requested or the
+lease was lost (the worker stalled and another one took the job over). Cancelling the asyncio
+task is enough: the Coq pool handles a step cancelled half-way.
+
+On SIGTERM (``stop``) the worker takes no new jobs, gives running searches ``shutdown_grace_s``
+to finish, then cancels the rest and releases them to the queue, where another worker starts
+them at once. On ``kill -9`` nothing is released: the leases run out and other workers
+reclaim the jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from prover.policy import Policy
+from search.env.base import ProofEnvironment
+from search.queue import JobQueue
+from search.queue_jobs import Delivery, JobSpec, JobStatus
+from search.result import SearchResult, SearchStats
+from search.runner import run_search_safely, versions
+
+log = logging.getLogger("prover.worker")
+T = TypeVar("T")
+
+#: Failures of the Redis connection the worker waits out (Redis restarting, network blips).
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    """Moves jobs between the queue and the search, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        env: ProofEnvironment,
+        policy: Policy,
+        concurrency: int,
+        name: str | None = None,
+        shutdown_grace_s: float = 5.0,
+        progress_interval_s: float = 1.0,
+    ) -> None:
+        self.queue = queue
+        self.env = env
+        self.prover = env.prover.value
+        self.policy = policy
+        self.concurrency = max(1, concurrency)
+        self.name = name or default_name()
+        self.shutdown_grace_s = shutdown_grace_s
+        self.progress_interval_s = progress_interval_s
+        self.versions = {**versions(env.prover), "policy": policy.name}
+        self.running: dict[str, asyncio.Task] = {}
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask for a graceful shutdown (the SIGTERM handler)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Take and run jobs until ``stop``; then finish or release what is in flight."""
+        await self.queue.register(self.prover, self.name)
+        log.info("worker %s serving %s, %d at a time", self.name, self.prover, self.concurrency)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._take_some()
+                except REDIS_DOWN as exc:
+                    log.warning("redis unavailable (%s); retrying in 1 s", exc)
+                    await asyncio.sleep(1.0)
+        finally:
+            await self._shut_down()
+
+    async def _take_some(self) -> None:
+        await self.queue.announce(self.prover, self.name)
+        free = self.concurrency - len(self.running)
+        if free <= 0:
+            await asyncio.wait(
+                [*self.running.values(), asyncio.ensure_future(self._stopping.wait())],
+                timeout=self.queue.poll_s * 4,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            return
+        # Block briefly only, so a SIGTERM is noticed within about a second.
+        for delivery in await self.queue.take(self.prover, self.name, free, block_ms=1000):
+            task = asyncio.create_task(self._run_job(delivery))
+            self.running[delivery.job_id] = task
+            task.add_done_callback(lambda _, job=delivery.job_id: self.running.pop(job, None))
+
+    async def _shut_down(self) -> None:
+        if self.running:
+            log.info(
+                "stopping: %d searches get %.0f s to finish",
+                len(self.running),
+                self.shutdown_grace_s,
+            )
+            await asyncio.wait(list(self.running.values()), timeout=self.shutdown_grace_s)
+        for task in list(self.running.values()):
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+        with contextlib.suppress(*REDIS_DOWN):
+            await self.queue.unregister(self.prover, self.name)
+        await self.env.close()
+
+    async def _run_job(self, delivery: Delivery) -> None:
+        try:
+            await self._run_job_unguarded(delivery)
+        except asyncio.CancelledError:
+            # Shutdown: the search was cancelled before it ended; hand the job back.
+            await self._retrying(lambda: self.queue.release(self.prover, delivery))
+            log.info("released job %s", delivery.job_id)
+        except REDIS_DOWN as exc:
+            # The lease runs out and another worker (or this one) takes the job again.
+            log.warning("job %s abandoned, redis unavailable: %s", delivery.job_id, exc)
+        except Exception:
+            log.exception("job %s: worker fault", delivery.job_id)
+
+    async def _run_job_unguarded(self, delivery: Delivery) -> None:
+        if delivery.deliveries > self.queue.max_deliveries:
+            await self._dead_letter(delivery)
+            return
+        started = await self.queue.start(self.prover, delivery, self.name)
+        if started is None:
+            return
+        attempt, spec = started
+        log.info("job %s attempt %d: %s", delivery.job_id, attempt, spec.theorem.name)
+        outcome = await self._search(delivery, spec)
+        if outcome is None:  # lease lost: the worker that took the job over writes the result
+            log.warning(
+                "job %s: lease lost to another worker; dropping attempt %d",
+                delivery.job_id,
+                attempt,
+            )
+            return
+        status, message, result = outcome
+        payload = result.model_dump_json() if result is not None else ""
+        written = await self._retrying(
+            lambda: self.queue.finish(
+                self.prover, delivery, attempt, status, message, payload, self.versions
+            )
+        )
+        if written and result is not None:
+            await self.queue.record_latency(result.stats)
+
+    async def _search(
+        self, delivery: Delivery, spec: JobSpec
+    ) -> tuple[JobStatus, str, SearchResult | None] | None:
+        """Run the search beside its watcher; None when the lease was lost."""
+        latest: SearchStats | None = None
+
+        def on_progress(stats: SearchStats) -> None:
+            nonlocal latest
+            latest = stats
+
+        search = asyncio.create_task(
+            run_search_safely(spec.theorem, self.env, self.policy, spec.config, on_progress)
+        )
+        published_at, published = 0.0, (-1, -1)
+        try:
+            while True:
+                done, _ = await asyncio.wait([search], timeout=self.queue.poll_s)
+                if done:
+                    result = search.result()
+                    return JobStatus(result.status.value), result.message, result
+                lease = await self.queue.heartbeat(self.prover, delivery, self.name)
+                if lease != 0:
+                    search.cancel()
+                    await asyncio.gather(search, return_exceptions=True)
+                    if lease < 0:
+                        return None
+                    return JobStatus.CANCELLED, "cancelled by request", None
+                now = time.monotonic()
+                if latest is not None and now - published_at >= self.progress_interval_s:
+                    marker = (latest.expansions, latest.prover_calls)
+                    if marker != published:
+                        published, published_at = marker, now
+                        await self.queue.progress(delivery.job_id, latest)
+        finally:
+            if not search.done():
+                search.cancel()
+                await asyncio.gather(search, return_exceptions=True)
+
+    async def _dead_letter(self, delivery: Delivery) -> None:
+        attempts = await self.queue.attempts(delivery.job_id)
+        reason = (
+            f"dead-lettered: handed out {delivery.deliveries} times without a result "
+            f"(limit {self.queue.max_deliveries}); the workers running it died"
+        )
+        log.error("job %s %s", delivery.job_id, reason)
+        await self.queue.finish(
+            self.prover,
+            delivery,
+            attempts,
+            JobStatus.ERROR,
+            reason,
+            versions=self.versions,
+            dead_letter=reason,
+        )
+
+    async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Retry an idempotent queue write while Redis is down, for up to a minute."""
+        for wait in (0.5, 1, 2, 4, 8, 15, 30):
+            try:
+                return await write()
+            except REDIS_DOWN as exc:
+                log.warning("queue write failed (%s); retrying in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+        return await write()

@@ -1,0 +1,97 @@
+"""Real service components for the service tests: a ``redis-server`` on a free port in a
+temporary directory, the API under uvicorn, and worker processes, all as subprocesses."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from service_helpers import API_KEY, LEASE_S, child_env, free_port, stop, wait_until
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not on PATH: apt-get install redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+         "--appendonly", "yes", "--save", "", "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    wait_until(answers, 10, "redis-server")
+    yield f"redis://127.0.0.1:{port}/0"
+    client.close()
+    stop(process, signal.SIGTERM)
+
+
+@pytest.fixture
+def rdb(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain client for looking at what the service wrote."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def api(redis_url: str, tmp_path: Path, minif2f_coq: Path) -> Iterator[httpx.Client]:
+    """The API under uvicorn as ``prover api`` starts it; a client that sends the key."""
+    port = free_port()
+    log = (tmp_path / "api.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prover.cli", "api", "--redis", redis_url, "--port", str(port),
+         "--data", str(minif2f_coq), "--lease", LEASE_S],
+        env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                          headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30)  # fmt: skip
+
+    def healthy() -> bool:
+        assert process.poll() is None, (tmp_path / "api.log").read_text()
+        try:
+            return client.get("/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(healthy, 30, "the API")
+    yield client
+    client.close()
+    stop(process, signal.SIGTERM)
+    log.close()
+
+
+@pytest.fixture
+def workers(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start ``prover worker`` processes (each its own process group); all killed at the end."""
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, *extra: str, concurrency: int = 2) -> subprocess.Popen:
+        log = (tmp_path / f"worker-{name}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prover.cli", "worker", "--redis", redis_url, "--prover", "coq",
+             "--concurrency", str(concurrency), "--workers", "1", "--name", name,
+             "--lease", LEASE_S, *extra],
+            env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process)
