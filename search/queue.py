@@ -221,7 +221,8 @@ class JobQueue:
         await self.redis.zrem(self.workers_key(prover), consumer)
 
     async def take(self, prover: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
-        """Up to ``count`` jobs: first entries whose worker died (lease expired), then new ones."""
+        """Up to ``count`` jobs: first entries whose worker died (lease expired), then new ones,
+        waiting up to ``block_ms`` for those (0: not at all)."""
         stream = self.stream(prover)
         _, claimed, _ = await self.redis.xautoclaim(
             stream, GROUP, consumer, min_idle_time=self.lease_ms, start_id="0-0", count=count
@@ -230,7 +231,7 @@ class JobQueue:
         if deliveries:
             return deliveries
         reply = await self.redis.xreadgroup(
-            GROUP, consumer, {stream: ">"}, count=count, block=block_ms
+            GROUP, consumer, {stream: ">"}, count=count, block=block_ms or None
         )
         if not reply:
             return []

@@ -20,8 +20,9 @@ from search.types import ProverKind, Theorem, UnsafeInput
 
 router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
 
-#: How long an idle event stream waits before a keep-alive comment (and a status re-check).
-KEEPALIVE_MS = 10_000
+#: How long an idle event stream waits before a keep-alive comment; below redis-py's 5 s
+#: default socket timeout, which a longer blocking read would run into.
+KEEPALIVE_MS = 3_000
 
 
 async def theorem_of(request: Request, body: ProofRequest) -> Theorem:
