@@ -1,0 +1,74 @@
+"""Evaluation runs through the service: a MiniF2F-Coq selection as one run of jobs, with
+progress, solved count, pass@k so far and the rows as JSONL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from service_helpers import wait_registered, wait_until
+
+pytestmark = pytest.mark.coq
+
+#: Two theorems best-first proves in under a second, and one it fails on quickly.
+NAMES = ["mathd_numbertheory_254", "mathd_numbertheory_85", "amc12a_2002_p6"]
+BUDGET = {"wall_timeout_s": 10, "tactic_timeout_s": 2}
+
+
+def run_eval(api, body: dict) -> tuple[str, dict]:
+    response = api.post("/v1/evals", json=body)
+    assert response.status_code == 202, response.text
+    eval_id = response.json()["id"]
+    assert response.json()["jobs"] == len(body["names"])
+    view = wait_until(
+        lambda: (lambda v: v if v["done"] == v["total"] else None)(
+            api.get(f"/v1/evals/{eval_id}").json()
+        ),
+        120,
+        "the evaluation to finish",
+        every=0.2,
+    )
+    return eval_id, view
+
+
+def test_an_eval_run_reports_progress_solved_and_rows(api, workers, rdb):
+    workers("w1")
+    wait_registered(rdb, "w1")
+    eval_id, view = run_eval(api, {"split": "test", "names": NAMES, "budget": BUDGET})
+    assert (
+        view["total"] == 3 and view["solved"] == 2 and view["solved_rate"] == pytest.approx(2 / 3)
+    )
+    assert view["by_status"] == {"proved": 2, "failed": 1}
+    assert view["pass_at_k"] is None  # best-first: no per-sample estimate
+    assert view["config"]["record_tree"] is False and view["split"] == "test"
+
+    download = api.get(f"/v1/evals/{eval_id}/results.jsonl")
+    assert download.headers["content-type"].startswith("application/x-ndjson")
+    rows = [json.loads(line) for line in download.text.splitlines()]
+    # Benchmark order (the file's), one row per theorem, each with what ran.
+    assert sorted(r["name"] for r in rows) == sorted(NAMES) and len(rows) == 3
+    proved = {r["name"]: r for r in rows if r["status"] == "proved"}
+    assert set(proved) == set(NAMES[:2]) and all(r["proof"] for r in proved.values())
+    assert all(r["versions"]["coq"] and r["source"] and r["attempts"] == 1 for r in rows)
+    assert "tree" not in rows[0]
+
+
+def test_pass_at_n_eval_reports_the_mean_unbiased_pass_at_k(api, workers, rdb):
+    workers("w1")
+    wait_registered(rdb, "w1")
+    body = {"split": "test", "names": NAMES[:1] + NAMES[2:], "strategy": "pass-at-n",
+            "budget": {**BUDGET, "n": 12, "early_stop": False}}  # fmt: skip
+    eval_id, view = run_eval(api, body)
+    rows = [json.loads(line) for line in api.get(f"/v1/evals/{eval_id}/results.jsonl").text.splitlines()]
+    assert len(rows) == 2 and all(r["pass_at_k"] for r in rows)
+    curve = {int(k): v for k, v in view["pass_at_k"].items()}
+    expected = {k: sum(r["pass_at_k"][str(k)] for r in rows) / 2 for k in curve}
+    assert curve == pytest.approx(expected) and 0 < curve[1] <= curve[max(curve)] <= 1
+
+
+def test_eval_requests_are_checked(api, workers, rdb):
+    missing = api.post("/v1/evals", json={"split": "test", "names": ["not_a_theorem"]})
+    assert missing.status_code == 422 and "not in the test split: not_a_theorem" in missing.text
+    assert api.post("/v1/evals", json={"split": "train"}).status_code == 422
+    no_worker = api.post("/v1/evals", json={"split": "test", "limit": 2})
+    assert no_worker.status_code == 503 and "no live worker" in no_worker.text
