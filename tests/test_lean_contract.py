@@ -7,9 +7,6 @@ JSON as the recorded sessions and that it reads every recorded reply into the ri
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from search.config import LeanConfig, ProverLimits
@@ -25,11 +22,9 @@ from search.env.lean_protocol import (
 )
 from search.env.lean_repl import LeanRepl
 from search.types import Failed, Goals, Proved, ProverCrash, Theorem
-from support.lean_fixtures import fixtures_dir, load_recordings
 
-FAKE_REPL = Path(__file__).parent / "support" / "fake_lean_repl.py"
-ROOT = fixtures_dir()
-RECORDINGS = load_recordings(ROOT) if ROOT else []
+from support.lean_fixtures import RECORDINGS, fake_repl_command
+
 pytestmark = pytest.mark.skipif(not RECORDINGS, reason="Lean REPL recordings not found (set DCOPROVER_SHARED)")
 
 # What each recorded tactic reply means for a search (reviewed by hand against the replies):
@@ -93,10 +88,6 @@ TACTIC_OUTCOMES = {
 }
 
 
-def fake_command(*extra: str) -> str:
-    return " ".join([sys.executable, str(FAKE_REPL), "--recordings", str(ROOT), *extra])
-
-
 def outcome_label(reply) -> str:
     try:
         outcome = tactic_outcome(reply)
@@ -110,10 +101,10 @@ def outcome_label(reply) -> str:
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=lambda r: r.name)
 async def test_client_replays_every_recorded_conversation(recording):
-    repl = LeanRepl(fake_command("--only", recording.name).split(), memory_bytes=2 << 30)
+    repl = LeanRepl(fake_repl_command("--only", recording.name).split(), memory_bytes=2 << 30)
     await repl.start()
     try:
-        for index, (request, recorded) in enumerate(zip(recording.requests, recording.replies)):
+        for index, (request, recorded) in enumerate(zip(recording.requests, recording.replies, strict=True)):
             reply = await repl.request(request, timeout=30)
             # The fake answers with the recording only if the client sent the same JSON.
             assert reply == parse_reply(recorded), f"request {index}: {request}"
@@ -134,7 +125,7 @@ def test_every_recorded_tactic_reply_is_labelled():
 
 def lean_env(**limits) -> LeanEnvironment:
     return LeanEnvironment(
-        ProverLimits(pool_size=1, **limits), LeanConfig(repl_command=fake_command())
+        ProverLimits(pool_size=1, **limits), LeanConfig(repl_command=fake_repl_command())
     )
 
 

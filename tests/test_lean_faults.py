@@ -12,7 +12,8 @@ import pytest
 from search.config import LeanConfig, ProverLimits
 from search.env.lean import LeanEnvironment
 from search.types import Goals, Proved, ProverCrash, ProverTimeout, Theorem
-from test_lean_contract import RECORDINGS, fake_command
+
+from support.lean_fixtures import RECORDINGS, fake_repl_command
 
 pytestmark = pytest.mark.skipif(not RECORDINGS, reason="Lean REPL recordings not found (set DCOPROVER_SHARED)")
 
@@ -31,7 +32,7 @@ SECOND = Theorem(name="test", header="import Mathlib", statement="theorem test :
 
 def make_env(**limits) -> LeanEnvironment:
     limits = {"pool_size": 1, "memory_bytes": 1 << 30, "grace_s": 0.5, **limits}
-    return LeanEnvironment(ProverLimits(**limits), LeanConfig(repl_command=fake_command()))
+    return LeanEnvironment(ProverLimits(**limits), LeanConfig(repl_command=fake_repl_command()))
 
 
 @pytest.mark.parametrize(

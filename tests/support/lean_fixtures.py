@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,3 +57,13 @@ def load_recordings(root: Path) -> list[Recording]:
         name = str(request_file.relative_to(root).with_suffix(""))
         recordings.append(Recording(name, requests, replies, raw_replies))
     return recordings
+
+
+FAKE_REPL = HERE / "fake_lean_repl.py"
+ROOT = fixtures_dir()
+RECORDINGS = load_recordings(ROOT) if ROOT else []
+
+
+def fake_repl_command(*extra: str) -> str:
+    """The command line that starts the recorded-traffic REPL (for ``LeanConfig``)."""
+    return " ".join([sys.executable, str(FAKE_REPL), "--recordings", str(ROOT), *extra])
