@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -11,8 +10,6 @@ from fastapi import Depends, HTTPException, Request, status
 from search.benchmarks import BenchmarkError, load_minif2f
 from search.queue import JobQueue
 from search.types import ProverKind, Theorem
-
-_LEAN_NAME = re.compile(r"\b(?:theorem|lemma)\s+([^\s:({\[]+)")
 
 
 def get_queue(request: Request) -> JobQueue:
@@ -50,8 +47,3 @@ async def benchmark_theorems(request: Request, prover: ProverKind) -> list[Theor
                 status.HTTP_503_SERVICE_UNAVAILABLE, f"benchmark data unavailable: {exc}"
             ) from None
     return cache[prover]
-
-
-def lean_theorem_name(statement: str) -> str:
-    match = _LEAN_NAME.search(statement)
-    return match.group(1) if match else "theorem"

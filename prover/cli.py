@@ -7,17 +7,22 @@ workers run, against a local prover pool.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
+from prover.doctor import backends, run_checks
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
-from search.config import ProverLimits, Scoring, SearchConfig, Strategy
-from search.env.coq_syntax import check_header, check_statement
+from search.config import LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
+from search.env import coq_syntax, lean_syntax
 from search.eval import evaluate
 from search.result import SearchResult
 from search.runner import POLICIES, make_environment, make_policy, run_search
@@ -58,14 +63,22 @@ def search_options(command):
         click.option("--hammer", is_flag=True,
                      help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
         click.option("--workers", type=int, default=None,
-                     help="Prover processes (default: one per core)."),
+                     help="Prover processes (default: one per core; Lean: cores - 1)."),
+        click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False),
+                     default=None, envvar="DCOPROVER_LEAN_PROJECT",
+                     help="Lean: the Lake project whose Mathlib the REPL loads."),
+        click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
+                     envvar="DCOPROVER_LEAN_REPL_CMD",
+                     help="Lean: how to start one REPL process (run in --lean-project)."),
+        click.option("--allow-native-decide", is_flag=True,
+                     help="Lean: accept proofs that trust compiled code (native_decide)."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits]:
+def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, LeanConfig]:
     try:
         config = SearchConfig(
             strategy=options["strategy"],
@@ -79,10 +92,15 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits]:
         )
         workers = options["workers"]
         limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
+        lean = LeanConfig(
+            project_dir=options["lean_project"],
+            repl_command=options["lean_repl_cmd"],
+            allow_native_decide=options["allow_native_decide"],
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    return config, limits
+    return config, limits, lean
 
 
 def fail(message: str) -> None:
@@ -95,7 +113,9 @@ def print_result(result: SearchResult, as_json: bool) -> None:
         click.echo(result.model_dump_json(exclude={"tree"} if result.tree is None else None))
         return
     click.echo(f"{result.theorem}: {result.status.value} ({result.message})")
-    if result.proof:
+    if result.proof and result.prover == ProverKind.LEAN.value:
+        click.echo(result.checked_source or result.proof)
+    elif result.proof:
         click.echo("Proof.\n" + result.proof + "\nQed.")
     s = result.stats
     click.echo(
@@ -114,13 +134,15 @@ def main() -> None:
     eval    run the search over a benchmark split, resumable, with a summary table
     api     serve the HTTP API in front of the Redis job queue
     worker  run searches from the queue
+    doctor  report what is installed and which prover backends can run
     """
 
 
 @main.command()
 @search_options
 @click.option("--header", default=None, help="Imports/definitions the statement needs.")
-@click.option("--statement", default=None, help="The theorem, e.g. 'Theorem t : 1 + 1 = 2.'")
+@click.option("--statement", default=None,
+              help="The theorem: Coq 'Theorem t : 1 + 1 = 2.', Lean 'theorem t : 1 + 1 = 2 := by'.")
 @click.option("--name", default=None, help="With --benchmark: the theorem to prove.")
 @click.option("--benchmark", type=click.Choice(["minif2f"]), default=None,
               help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
@@ -132,7 +154,7 @@ def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
     Exit code 0 when the search ran (proved, failed or timed out); non-zero with a reason on
     bad input, including a statement or header that Coq itself rejects.
     """
-    config, limits = build_config(options)
+    config, limits, lean = build_config(options)
     prover = ProverKind(options["prover"])
     try:
         if benchmark:
@@ -142,23 +164,23 @@ def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
         else:
             if not statement:
                 fail("give --statement (and --header), or --benchmark with --name")
-            if prover is ProverKind.COQ:
-                check_header(header or "")
-                name = check_statement(statement)
+            syntax = coq_syntax if prover is ProverKind.COQ else lean_syntax
+            syntax.check_header(header or "")
+            name = syntax.check_statement(statement)
             theorem = Theorem(name=name or "theorem", header=header or "", statement=statement,
                               prover=prover)  # fmt: skip
     except (BenchmarkError, UnsafeInput, ValidationError) as exc:
         fail(str(exc).splitlines()[0])
-    result = asyncio.run(_prove_one(theorem, config, limits, options))
+    result = asyncio.run(_prove_one(theorem, config, limits, lean, options))
     print_result(result, as_json)
     if result.status == "error":
         fail(result.message)
 
 
-async def _prove_one(theorem, config, limits, options) -> SearchResult:
+async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
     try:
-        env = make_environment(theorem.prover, limits, hammer=options["hammer"])
-    except (NotImplementedError, FileNotFoundError) as exc:
+        env = make_environment(theorem.prover, limits, hammer=options["hammer"], lean=lean)
+    except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
     try:
         return await run_search(
@@ -184,7 +206,7 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
 
     Resumes: theorems already present in --out are skipped. Prints a summary table at the end.
     """
-    config, limits = build_config(options)
+    config, limits, lean = build_config(options)
     prover = ProverKind(options["prover"])
     try:
         theorems = load_minif2f(prover, data, split)
@@ -201,15 +223,39 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
             fail("--limit must be at least 1")
         theorems = theorems[:limit]
     try:
-        env = make_environment(prover, limits, hammer=options["hammer"])
-    except (NotImplementedError, FileNotFoundError) as exc:
+        env = make_environment(prover, limits, hammer=options["hammer"], lean=lean)
+    except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
     policy = make_policy(options["policy"], prover)
     summary = asyncio.run(
-        evaluate(theorems, env, policy, config, out, concurrency or limits.pool_size)
+        evaluate(theorems, env, policy, config, out, concurrency or env.limits.pool_size)
     )
     summary.print()
     sys.exit(0)
+
+
+@main.command()
+@click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False), default=None,
+              envvar="DCOPROVER_LEAN_PROJECT",
+              help="The Lake project to inspect (default: the current directory).")
+@click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
+              envvar="DCOPROVER_LEAN_REPL_CMD")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(lean_project, lean_repl_cmd, as_json) -> None:
+    """Report what is installed and which prover backends can run here."""
+    config = LeanConfig(project_dir=lean_project, repl_command=lean_repl_cmd)
+    checks = run_checks(config)
+    usable = backends(checks)
+    if as_json:
+        click.echo(json.dumps({"checks": [vars(c) for c in checks], "backends": usable}))
+        return
+    table = Table("check", "ok", "detail", title="dcoprover doctor")
+    for check in checks:
+        ok = "[green]yes[/]" if check.ok else "[red]no[/]"
+        table.add_row(escape(check.name), ok, escape(check.detail))
+    console = Console()
+    console.print(table)
+    console.print("usable backends: " + (", ".join(b for b, ok in usable.items() if ok) or "none"))
 
 
 main.add_command(api_command)

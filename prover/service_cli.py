@@ -98,6 +98,19 @@ def api_command(
     help="Prover processes in this worker's pool (default: one per core).",
 )
 @click.option("--hammer", is_flag=True, help="Coq: also load CoqHammer's tactics.")
+@click.option(
+    "--lean-project",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    envvar="DCOPROVER_LEAN_PROJECT",
+    help="Lean: the Lake project with Mathlib.",
+)
+@click.option(
+    "--lean-repl-cmd",
+    default=None,
+    envvar="DCOPROVER_LEAN_REPL_CMD",
+    help="Lean: how to start one REPL process (default: lake env repl).",
+)
 @click.option("--name", default=None, help="Consumer name (default: host-pid).")
 @click.option("--lease", "lease_s", type=float, default=15.0, show_default=True, help=LEASE_HELP)
 @click.option(
@@ -121,6 +134,8 @@ def worker_command(
     concurrency,
     workers,
     hammer,
+    lean_project,
+    lean_repl_cmd,
     name,
     lease_s,
     max_deliveries,
@@ -129,13 +144,16 @@ def worker_command(
     """Run searches from the queue until SIGTERM (then finish or release them)."""
     from pydantic import ValidationError
 
-    from search.config import ProverLimits
+    from search.config import LeanConfig, ProverLimits
     from search.runner import make_environment, make_policy
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
-        env = make_environment(ProverKind(prover), limits, hammer=hammer)
+        lean = LeanConfig(
+            project_dir=lean_project, **({"repl_command": lean_repl_cmd} if lean_repl_cmd else {})
+        )
+        env = make_environment(ProverKind(prover), limits, hammer=hammer, lean=lean)
         chosen = make_policy(policy, ProverKind(prover))
     except (NotImplementedError, FileNotFoundError, ValueError, ValidationError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None

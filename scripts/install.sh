@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-PACKAGES="coq libcoq-stdlib libcoq-coquelicot libcoq-hammer"
-if ! command -v coqtop >/dev/null || ! dpkg -s $PACKAGES >/dev/null 2>&1; then
+# Coq and the libraries MiniF2F-Coq uses; shellcheck for the tests of the setup scripts.
+PACKAGES=(coq libcoq-stdlib libcoq-coquelicot libcoq-hammer shellcheck)
+if ! command -v coqtop >/dev/null || ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $PACKAGES >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

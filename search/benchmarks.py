@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.env.lean_versions import lean_pins
 from search.types import ProverKind, Theorem
 
 
@@ -35,9 +36,13 @@ class BenchmarkSource:
 
 MINIF2F_SOURCES = {
     ProverKind.COQ: BenchmarkSource("LLM4Rocq/miniF2F-rocq", "b60affae5d9b"),
-    ProverKind.LEAN: BenchmarkSource("yangky11/miniF2F-lean4", "5746b7d"),
+    ProverKind.LEAN: BenchmarkSource(
+        lean_pins()["MINIF2F_REPO"].removeprefix("https://github.com/"), lean_pins()["MINIF2F_REV"]
+    ),
 }
 SPLITS = ("test", "valid")
+_LEAN_DECL = re.compile(r"^(?:theorem|lemma)\s+([^\s(:{\[]+)", re.M)
+_LEAN_SPLITS = {"test": "Test", "valid": "Valid"}
 _COQ_DECL = re.compile(
     r"^(Theorem|Lemma|Fact|Remark|Corollary|Proposition|Example)\s+([A-Za-z_][\w']*)", re.M
 )
@@ -118,6 +123,39 @@ def read_coq_checkout(root: Path, source: BenchmarkSource) -> list[Theorem]:
     return theorems
 
 
+def parse_lean_file(text: str, split: str, source: str) -> Theorem:
+    """Split a miniF2F-lean4 file (header, then ``theorem ... := by sorry``) into header and
+    statement (ending in ``:= by``)."""
+    match = _LEAN_DECL.search(text)
+    if match is None:
+        raise BenchmarkError(f"{source}: no theorem declaration found")
+    statement = re.sub(r"\s*sorry\s*$", "", text[match.start() :].rstrip())
+    if not statement.endswith(":= by"):
+        raise BenchmarkError(f"{source}: the statement does not end with ':= by sorry'")
+    return Theorem(
+        name=match.group(1),
+        header=text[: match.start()].strip() + "\n",
+        statement=statement,
+        prover=ProverKind.LEAN,
+        split=split,
+        source=source,
+    )
+
+
+def read_lean_checkout(root: Path, source: BenchmarkSource) -> list[Theorem]:
+    theorems = []
+    for split, folder in _LEAN_SPLITS.items():
+        for path in sorted((root / "MiniF2F" / folder).glob("*.lean")):
+            origin = f"{source.repository}@{source.commit}:MiniF2F/{folder}/{path.name}"
+            theorems.append(parse_lean_file(path.read_text(), split, origin))
+    if not theorems:
+        raise BenchmarkError(
+            f"{root}: no MiniF2F/Test/*.lean or MiniF2F/Valid/*.lean files; "
+            "is this a miniF2F-lean4 checkout?"
+        )
+    return theorems
+
+
 def download(source: BenchmarkSource, url: str | None = None) -> Path:
     """Fetch and unpack the pinned commit once (from ``url``, default GitHub's archive of it);
     later calls reuse the cache."""
@@ -159,10 +197,7 @@ def load_minif2f(
     elif prover is ProverKind.COQ:
         theorems = read_coq_checkout(data, source)
     else:
-        raise BenchmarkError(
-            "reading a Lean checkout is not supported yet; pass the JSONL file "
-            "(e.g. shared/data/minif2f-lean4.jsonl)"
-        )
+        theorems = read_lean_checkout(data, source)
     if split is not None:
         if split not in SPLITS:
             raise BenchmarkError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")

@@ -21,7 +21,16 @@ from prover.policy import Candidate, Policy
 from search.config import Scoring, SearchConfig
 from search.env.base import ProofEnvironment, ProofSession
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
-from search.types import Failed, Goals, ProofState, Proved, ProverFault, Theorem, UnsafeInput
+from search.types import (
+    Failed,
+    Goals,
+    ProofState,
+    Proved,
+    ProverFault,
+    Theorem,
+    UnsafeInput,
+    Verdict,
+)
 
 #: A search whose prover broke this many times is reported as an error, not as 'failed'.
 MAX_PROVER_FAULTS = 8
@@ -171,7 +180,11 @@ class _Search:
     ) -> SearchResult | None:
         proof = session.proof_of(state)
         started = time.monotonic()
-        verdict = await self.env.verify(self.theorem, proof)
+        try:
+            verdict = await session.verify(proof)
+        except ProverFault as fault:
+            self.stats.prover_faults += 1
+            verdict = Verdict(False, f"{type(fault).__name__}: {fault}")
         self.stats.time_check_s += time.monotonic() - started
         self.stats.candidates_checked += 1
         self.stats.max_depth = max(self.stats.max_depth, node.depth)

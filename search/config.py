@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -64,4 +65,42 @@ class ProverLimits(BaseModel):
     check_timeout_s: float = Field(default=120.0, gt=0, description="whole-file check (coqc)")
     grace_s: float = Field(
         default=2.0, ge=0, description="wall-clock slack over a tactic's own time limit"
+    )
+
+
+#: Lean differs from Coq in scale: ``import Mathlib`` takes seconds to minutes and 8-12 GB per
+#: process, and the REPL never frees states. These replace ``ProverLimits``' defaults for Lean
+#: wherever the user did not set the field.
+LEAN_LIMIT_DEFAULTS = {
+    "memory_bytes": 12 * 1024**3,
+    "pool_size": max(1, (os.cpu_count() or 2) - 1),
+    "recycle_after": 16,
+    "start_timeout_s": 900.0,
+    "check_timeout_s": 300.0,
+    "grace_s": 5.0,
+}
+
+
+def limits_for_lean(limits: ProverLimits | None) -> ProverLimits:
+    """``limits`` with Lean's defaults in every field the user left unset."""
+    limits = limits or ProverLimits()
+    unset = {k: v for k, v in LEAN_LIMIT_DEFAULTS.items() if k not in limits.model_fields_set}
+    return limits.model_copy(update=unset)
+
+
+class LeanConfig(BaseModel):
+    """Which Lean installation to drive, and the soundness policy's one switch."""
+
+    project_dir: Path | None = Field(
+        default=None,
+        description="the Lake project whose Mathlib the REPL loads (its working directory)",
+    )
+    repl_command: str = Field(
+        default="lake env repl",
+        min_length=1,
+        description="how to start one REPL process, run in project_dir",
+    )
+    allow_native_decide: bool = Field(
+        default=False,
+        description="accept proofs that trust compiled code (axiom Lean.ofReduceBool)",
     )

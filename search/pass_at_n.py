@@ -97,7 +97,11 @@ async def pass_at_n(
                     stats.failed_tactics += 1
                     continue
                 check_started = time.monotonic()
-                verdict = await env.verify(theorem, candidate.text)
+                try:
+                    verdict = await session.verify(candidate.text)
+                except ProverFault as fault:
+                    stats.prover_faults += 1
+                    verdict = Verdict(False, f"{type(fault).__name__}: {fault}")
                 stats.time_check_s += time.monotonic() - check_started
                 stats.candidates_checked += 1
                 if not verdict.ok:

@@ -8,14 +8,16 @@ import platform
 import re
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from prover.automation import AutomationPolicy
 from prover.policy import Policy
 from search.best_first import ProgressHook, best_first
-from search.config import ProverLimits, SearchConfig, Strategy
+from search.config import LeanConfig, ProverLimits, SearchConfig, Strategy
 from search.env.base import ProofEnvironment
 from search.env.coq import CoqEnvironment
 from search.env.coq_check import DEFAULT_PREAMBLE, HAMMER_PREAMBLE
+from search.env.lean import LeanEnvironment
 from search.pass_at_n import pass_at_n
 from search.result import SearchResult, SearchStatus
 from search.types import ProverKind, Theorem
@@ -24,16 +26,18 @@ POLICIES = ("automation",)
 
 
 def make_environment(
-    prover: ProverKind, limits: ProverLimits | None = None, hammer: bool = False
+    prover: ProverKind,
+    limits: ProverLimits | None = None,
+    hammer: bool = False,
+    lean: LeanConfig | None = None,
 ) -> ProofEnvironment:
-    """The proof environment for ``prover``; ``hammer`` also loads CoqHammer's tactics."""
+    """The proof environment for ``prover``; ``hammer`` also loads CoqHammer's tactics and
+    ``lean`` says which Lean installation to drive. Raises ``FileNotFoundError`` (with install
+    advice) when the prover is not installed."""
     if ProverKind(prover) is ProverKind.COQ:
         preamble = (*DEFAULT_PREAMBLE, HAMMER_PREAMBLE) if hammer else DEFAULT_PREAMBLE
         return CoqEnvironment(limits, preamble=preamble)
-    raise NotImplementedError(
-        "the Lean 4 backends (Lean REPL, LeanDojo) are not available in this version; "
-        "use --prover coq"
-    )
+    return LeanEnvironment(limits, lean)
 
 
 def make_policy(name: str, prover: ProverKind) -> Policy:
@@ -88,7 +92,19 @@ def coq_version() -> str | None:
     return match.group(1) if match else None
 
 
-def versions(prover: ProverKind) -> dict[str, str | None]:
+def lean_toolchain(project_dir: Path | None) -> str | None:
+    """The Lean toolchain the project pins (its ``lean-toolchain`` file), else ``lean``'s."""
+    pinned = (project_dir or Path.cwd()) / "lean-toolchain"
+    if pinned.is_file():
+        return pinned.read_text().strip()
+    try:
+        out = subprocess.run(["lean", "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def versions(prover: ProverKind, lean: LeanConfig | None = None) -> dict[str, str | None]:
     """Versions of everything that decides a result, recorded with every result row."""
     found: dict[str, str | None] = {
         "dcoprover": metadata.version("dcoprover"),
@@ -96,4 +112,7 @@ def versions(prover: ProverKind) -> dict[str, str | None]:
     }
     if ProverKind(prover) is ProverKind.COQ:
         found["coq"] = coq_version()
+    else:
+        found["lean"] = lean_toolchain(lean.project_dir if lean else None)
+        found["lean_repl_command"] = (lean or LeanConfig()).repl_command
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,6 +15,8 @@ from search.env.coq import CoqEnvironment
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DCOPROVER_SHARED", REPO.parent / "shared"))
 MINIF2F_COQ = SHARED / "data" / "minif2f-coq.jsonl"
+MINIF2F_LEAN = SHARED / "data" / "minif2f-lean4.jsonl"
+LEAN_REPL_FIXTURES = SHARED / "fixtures" / "lean-repl"
 
 HAVE_COQ = shutil.which("coqtop") is not None and shutil.which("coqc") is not None
 
@@ -43,3 +46,22 @@ def minif2f_coq() -> Path:
     if not MINIF2F_COQ.exists():
         pytest.skip(f"shared MiniF2F-Coq data not found at {MINIF2F_COQ} (set DCOPROVER_SHARED)")
     return MINIF2F_COQ
+
+
+@pytest.fixture(scope="session")
+def minif2f_lean() -> Path:
+    if not MINIF2F_LEAN.exists():
+        pytest.skip(f"shared MiniF2F-Lean data not found at {MINIF2F_LEAN} (set DCOPROVER_SHARED)")
+    return MINIF2F_LEAN
+
+
+@pytest.fixture(scope="session")
+def minif2f_lean_rows(minif2f_lean) -> list[dict]:
+    return [json.loads(line) for line in minif2f_lean.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def lean_repl_fixtures() -> Path:
+    if not LEAN_REPL_FIXTURES.is_dir():
+        pytest.skip(f"Lean REPL recordings not found at {LEAN_REPL_FIXTURES} (set DCOPROVER_SHARED)")
+    return LEAN_REPL_FIXTURES

@@ -95,3 +95,36 @@ def test_download_unpacks_the_pinned_archive_once(tmp_path, monkeypatch):
         assert theorems[0].source == "LLM4Rocq/miniF2F-rocq@b60affae5d9b:test/mathd_algebra_125.v"
     finally:
         server.shutdown()
+
+
+# MiniF2F/Test/aime_1983_p2.lean of yangky11/miniF2F-lean4, verbatim.
+AIME_1983_P2 = (
+    "import Mathlib\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
+    "theorem aime_1983_p2\n  (x p : ℝ)\n  (f : ℝ → ℝ)\n  (h₀ : 0 < p ∧ p < 15)\n"
+    "  (h₁ : p ≤ x ∧ x ≤ 15)\n  (h₂ : f x = abs (x - p) + abs (x - 15) + abs (x - p - 15)) :\n"
+    "  15 ≤ f x := by sorry"
+)
+
+
+def test_lean_checkout_files_parse_like_the_shared_rows(tmp_path, minif2f_lean_rows):
+    (tmp_path / "MiniF2F" / "Test").mkdir(parents=True)
+    (tmp_path / "MiniF2F" / "Valid").mkdir(parents=True)
+    (tmp_path / "MiniF2F" / "Test" / "aime_1983_p2.lean").write_text(AIME_1983_P2)
+    # A valid-split file in the same layout, with the proof's sorry on its own line.
+    (tmp_path / "MiniF2F" / "Valid" / "t.lean").write_text(
+        "import Mathlib\n\ntheorem t (n : ℕ) : n + 0 = n := by\n  sorry\n"
+    )
+    theorems = load_minif2f(ProverKind.LEAN, tmp_path)
+    assert [(t.name, t.split) for t in theorems] == [("aime_1983_p2", "test"), ("t", "valid")]
+    row = next(r for r in minif2f_lean_rows if r["name"] == "aime_1983_p2")
+    assert theorems[0].statement == row["formal_statement"]
+    assert theorems[0].header == row["header"]
+    assert theorems[0].source == "yangky11/miniF2F-lean4@5746b7d6c478:MiniF2F/Test/aime_1983_p2.lean"
+    assert theorems[1].statement.endswith(":= by")
+    with pytest.raises(BenchmarkError, match="miniF2F-lean4 checkout"):
+        load_minif2f(ProverKind.LEAN, tmp_path / "MiniF2F")
+
+
+def test_shared_lean_jsonl_loads(minif2f_lean):
+    theorems = load_minif2f(ProverKind.LEAN, minif2f_lean, "valid")
+    assert len(theorems) == 244 and all(t.prover is ProverKind.LEAN for t in theorems)

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.auth import require_key
-from api.deps import QueueDep, benchmark_theorems, lean_theorem_name, not_found, require_worker
+from api.deps import QueueDep, benchmark_theorems, not_found, require_worker
 from api.schemas import JobAccepted, JobView, ProofRequest
 from search.benchmarks import BenchmarkError, find_theorem
-from search.env.coq_syntax import check_header, check_statement
+from search.env import coq_syntax, lean_syntax
 from search.queue_jobs import TERMINAL, JobSpec, JobStatus
 from search.result import SearchResult
 from search.types import ProverKind, Theorem, UnsafeInput
@@ -32,11 +32,9 @@ async def theorem_of(request: Request, body: ProofRequest) -> Theorem:
             assert body.name is not None  # the request model enforces it
             return find_theorem(await benchmark_theorems(request, body.prover), body.name)
         assert body.statement is not None
-        if body.prover is ProverKind.COQ:
-            check_header(body.header)
-            name = check_statement(body.statement)
-        else:
-            name = lean_theorem_name(body.statement)
+        syntax = coq_syntax if body.prover is ProverKind.COQ else lean_syntax
+        syntax.check_header(body.header)
+        name = syntax.check_statement(body.statement) or "theorem"
         return Theorem(name=name, header=body.header, statement=body.statement, prover=body.prover)
     except (BenchmarkError, UnsafeInput, ValueError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

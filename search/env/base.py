@@ -29,6 +29,11 @@ class ProofSession(Protocol):
         """The script that leads from the root to ``state``."""
         ...
 
+    async def verify(self, proof: str) -> Verdict:
+        """The sound whole-proof check (as ``ProofEnvironment.verify``), run where it is
+        cheapest: Lean re-checks on this session's warm process, Coq runs ``coqc``."""
+        ...
+
 
 class ProofEnvironment(Protocol):
     """A pool of prover processes plus the sound whole-proof check."""

@@ -256,6 +256,10 @@ class CoqSession:
         """The tactic script that leads from the root to ``state``."""
         return render_script(self._states[state.key].path)
 
+    async def verify(self, proof: str) -> Verdict:
+        """The whole-file ``coqc`` check (it needs no process of the pool)."""
+        return await self.environment.verify(self.theorem, proof)
+
     async def run_proof(self, proof: str) -> StepOutcome:
         """Run a whole proof script from the root: the cheap pre-check before ``coqc``."""
         try:

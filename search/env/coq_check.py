@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Sequence
 
 from search.env.coq_syntax import check_header, check_statement, parse_proof
-from search.env.coqtop import memory_limiter
+from search.env.process import memory_limiter
 from search.types import Theorem, UnsafeInput, Verdict
 
 #: Axioms of Coq's standard library that a MiniF2F proof may rest on, fully qualified. Reals

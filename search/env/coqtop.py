@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import resource
 import shutil
-import signal
 import time
 from dataclasses import dataclass
 
+from search.env.process import kill_group, memory_limiter
 from search.types import ProverCrash, ProverTimeout
 
 PROMPT = re.compile(r"<prompt>(\S+) < (\d+) \|([^|]*)\| \d+ < </prompt>")
@@ -56,15 +54,6 @@ def coqtop_binary() -> str:
             "apt-get install -y coq libcoq-stdlib libcoq-coquelicot libcoq-hammer"
         )
     return path
-
-
-def memory_limiter(limit_bytes: int):
-    """A ``preexec_fn`` that caps the child's address space, so a runaway tactic dies alone."""
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
-    return apply
 
 
 def parse_reply(raw: str) -> tuple[str, int, str | None]:
@@ -185,9 +174,7 @@ class CoqTop:
 
     def kill(self) -> None:
         self._killed = True
-        if self._proc is not None and self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
+        kill_group(self._proc)
 
     async def close(self) -> None:
         self.kill()

@@ -1,0 +1,425 @@
+"""The Lean 4 backend on the Lean REPL: a pool of warm processes and per-theorem sessions.
+
+Each process loads a theorem header (``import Mathlib`` ...) once, as environment ``env``; a
+session sends ``<statement> sorry`` against it and searches from the sorry's proof state.
+Branching is sending a tactic to an older proof-state id (the REPL keeps them all). Processes
+are pooled by header, one search at a time each, and recycled after ``recycle_after`` theorems
+because the REPL never frees a state. When a process has to be killed (a tactic ran past its
+wall-clock limit, it crashed or hit its memory cap) the session starts a new one and rebuilds a
+state it is asked about by replaying that state's tactics, so the search goes on.
+
+Soundness: a proof counts only after it is re-checked as one whole command against the header
+(tactic mode has accepted wrong proofs upstream) and ``#print axioms`` shows nothing beyond
+``propext``, ``Classical.choice`` and ``Quot.sound``. The command is built here from the
+validated statement and a proof that contains no command, so the statement cannot change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import textwrap
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from search.config import LeanConfig, ProverLimits, limits_for_lean
+from search.env.lean_protocol import (
+    ALLOWED_AXIOMS,
+    CommandReply,
+    Reply,
+    TacticProgress,
+    command_problems,
+    parse_axioms,
+    tactic_outcome,
+)
+from search.env.lean_repl import LeanRepl, repl_argv
+from search.env.lean_syntax import check_header, check_proof, check_statement, check_tactic
+from search.types import (
+    Failed,
+    Goals,
+    ProofState,
+    Proved,
+    ProverCrash,
+    ProverFault,
+    ProverKind,
+    ProverTimeout,
+    StepOutcome,
+    Theorem,
+    UnsafeInput,
+    Verdict,
+)
+
+
+def render_proof(tactics: tuple[str, ...]) -> str:
+    """A tactic path as the body of a ``by`` block (each tactic keeps its own line breaks)."""
+    return "\n".join(tactics)
+
+
+def proof_command(statement: str, proof: str) -> str:
+    """The whole declaration: the statement (ending in ``:= by``) and the proof, on the same
+    line when it is one line, else as an indented block."""
+    body = textwrap.dedent(proof.strip("\n")).rstrip()
+    if "\n" not in body:
+        return f"{statement.rstrip()} {body.strip()}"
+    return statement.rstrip() + "\n" + textwrap.indent(body, "  ")
+
+
+@dataclass
+class ReplMetrics:
+    """Pool health: restarts, timeouts, crashes, and step latency percentiles."""
+
+    restarts: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    steps: int = 0
+    _latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+
+    def observe(self, seconds: float) -> None:
+        self.steps += 1
+        self._latencies.append(seconds)
+
+    def fault(self, exc: ProverFault) -> None:
+        if isinstance(exc, ProverTimeout):
+            self.timeouts += 1
+        else:
+            self.crashes += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        latencies = sorted(self._latencies)
+        quantiles = (
+            statistics.quantiles(latencies, n=20, method="inclusive")
+            if len(latencies) > 1
+            else latencies * 19
+        )
+        return {
+            "restarts": self.restarts,
+            "timeouts": self.timeouts,
+            "crashes": self.crashes,
+            "steps": self.steps,
+            "step_p50_s": quantiles[9] if quantiles else None,
+            "step_p95_s": quantiles[18] if quantiles else None,
+        }
+
+
+@dataclass
+class _Worker:
+    """A pooled REPL with ``header`` loaded as environment ``env`` (None: empty header)."""
+
+    repl: LeanRepl
+    header: str
+    env: int | None
+    theorems: int = 0
+
+    def command(self, text: str) -> dict[str, Any]:
+        return {"cmd": text} if self.env is None else {"cmd": text, "env": self.env}
+
+
+@dataclass(frozen=True)
+class _StateRecord:
+    """A search state: how to rebuild it (parent and tactic) and its goals."""
+
+    parent: int | None
+    tactic: str | None
+    goals: tuple[str, ...]
+
+
+async def check_whole_proof(
+    worker: _Worker, statement: str, name: str, proof: str, timeout: float, allow_native: bool
+) -> Verdict:
+    """The check every reported proof passes: the whole declaration as one command, then
+    ``#print axioms`` (``check_proof`` has already refused commands and placeholders)."""
+    command = proof_command(statement, proof)
+    reply = await worker.repl.request(worker.command(command), timeout)
+    problems = command_problems(reply)
+    if problems:
+        return Verdict(False, "; ".join(problems)[:2000], command)
+    assert isinstance(reply, CommandReply)
+    axioms = parse_axioms(
+        await worker.repl.request({"cmd": f"#print axioms {name}", "env": reply.env}, timeout),
+        name,
+    )
+    allowed = ALLOWED_AXIOMS | ({"Lean.ofReduceBool"} if allow_native else frozenset())
+    extra = sorted(set(axioms) - allowed)
+    if extra:
+        return Verdict(False, f"uses axioms beyond Lean's standard ones: {extra}", command, axioms)
+    source = f"{worker.header.rstrip()}\n\n{command}\n" if worker.header.strip() else command
+    return Verdict(True, "checked as a whole command; axioms allowed", source, axioms)
+
+
+@dataclass
+class LeanSession:
+    """One theorem open in one Lean REPL; the search applies tactics to its states."""
+
+    environment: LeanEnvironment
+    theorem: Theorem
+    name: str
+    tactic_timeout_s: float
+    worker: _Worker | None = None
+    restarts: int = 0
+    replayed: int = 0
+    root: ProofState | None = None
+    _states: dict[int, _StateRecord] = field(default_factory=dict)
+    #: Our state key -> the REPL's proofState id in the current process.
+    _ids: dict[int, int] = field(default_factory=dict)
+    _verdicts: dict[str, Verdict] = field(default_factory=dict)
+
+    @property
+    def _limits(self) -> ProverLimits:
+        return self.environment.limits
+
+    async def _request(self, payload: dict[str, Any], timeout: float) -> Reply:
+        assert self.worker is not None
+        return await self.worker.repl.request(payload, timeout)
+
+    async def _load(self) -> None:
+        """Open the statement with a ``sorry``; its proof state is the root (key 0)."""
+        assert self.worker is not None
+        reply = await self._request(
+            self.worker.command(self.theorem.statement.rstrip() + " sorry"),
+            self._limits.check_timeout_s,
+        )
+        if not isinstance(reply, CommandReply):
+            raise ProverCrash(f"unexpected reply to the statement: {reply}")
+        if reply.errors:
+            raise UnsafeInput(f"statement rejected by Lean: {reply.errors[0].data}")
+        if len(reply.sorries) != 1 or reply.sorries[0].proof_state is None:
+            raise ProverCrash(f"the statement opened {len(reply.sorries)} proof states, not 1")
+        sorry = reply.sorries[0]
+        goals = (sorry.goal,)
+        self._states[0] = _StateRecord(parent=None, tactic=None, goals=goals)
+        self._ids = {0: sorry.proof_state}
+        self.root = ProofState(key=0, goals=goals)
+
+    async def _restart(self) -> None:
+        """Replace a dead or killed process (same header) and reload the theorem."""
+        self.restarts += 1
+        self.environment.metrics.restarts += 1
+        if self.worker is not None:
+            await self.worker.repl.close()
+        self.worker = await self.environment.new_worker(self.theorem.header)
+        await self._load()
+
+    async def _repl_id(self, key: int) -> int:
+        """The REPL's id for state ``key``, replaying its tactics in a new process if needed."""
+        if key in self._ids:
+            return self._ids[key]
+        record = self._states[key]
+        assert record.parent is not None and record.tactic is not None
+        parent_id = await self._repl_id(record.parent)
+        outcome = tactic_outcome(await self._timed(record.tactic, parent_id))
+        self.replayed += 1
+        if not isinstance(outcome, TacticProgress) or outcome.goals != record.goals:
+            raise ProverCrash(f"replay of {record.tactic!r} did not reproduce its state")
+        self._ids[key] = outcome.proof_state
+        return outcome.proof_state
+
+    async def _timed(self, tactic: str, proof_state: int) -> Reply:
+        started = time.monotonic()
+        reply = await self._request(
+            {"tactic": tactic, "proofState": proof_state},
+            self.tactic_timeout_s + self._limits.grace_s,
+        )
+        self.environment.metrics.observe(time.monotonic() - started)
+        return reply
+
+    async def _ensure_worker(self) -> None:
+        if self.worker is None or not self.worker.repl.alive:
+            await self._restart()
+
+    @contextlib.contextmanager
+    def _kill_on_fault(self) -> Iterator[None]:
+        """On a fault, kill the process so the next step starts from a fresh one."""
+        try:
+            yield
+        except ProverFault as exc:
+            self.environment.metrics.fault(exc)
+            if self.worker is not None:
+                self.worker.repl.kill()
+            raise
+
+    # -- the search's interface ----------------------------------------------------------
+    async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
+        """Run one tactic on ``state``. Raises ``ProverFault`` on timeouts and crashes (the
+        next call restarts the process and replays)."""
+        try:
+            text = check_tactic(tactic, self.environment.config.allow_native_decide)
+        except UnsafeInput as exc:
+            return Failed(f"rejected: {exc}")
+        with self._kill_on_fault():
+            await self._ensure_worker()
+            try:
+                parent_id = await self._repl_id(state.key)
+            except ProverCrash:
+                # The process died since its last answer: nothing of this step ran yet.
+                await self._restart()
+                parent_id = await self._repl_id(state.key)
+            outcome = tactic_outcome(await self._timed(text, parent_id))
+        if isinstance(outcome, Failed):
+            return outcome
+        key = len(self._states)
+        # Sent as given; kept dedented, since in a proof block the indentation is syntax.
+        tactic_line = textwrap.dedent(text).strip("\n")
+        self._states[key] = _StateRecord(parent=state.key, tactic=tactic_line, goals=outcome.goals)
+        self._ids[key] = outcome.proof_state
+        new_state = ProofState(key=key, goals=outcome.goals)
+        return Proved(new_state) if outcome.completed else Goals(new_state)
+
+    def proof_of(self, state: ProofState) -> str:
+        tactics: list[str] = []
+        key: int | None = state.key
+        while key is not None and self._states[key].tactic is not None:
+            tactics.append(self._states[key].tactic or "")
+            key = self._states[key].parent
+        return render_proof(tuple(reversed(tactics)))
+
+    async def run_proof(self, proof: str) -> StepOutcome:
+        """The whole-proof check itself (one command costs what a tactic run would), cached
+        so that ``verify`` of the same proof does not run it twice."""
+        try:
+            verdict = await self.verify(proof)
+        except UnsafeInput as exc:
+            return Failed(f"rejected: {exc}")
+        return Proved(ProofState(key=-1, goals=())) if verdict.ok else Failed(verdict.message)
+
+    async def verify(self, proof: str) -> Verdict:
+        """The sound check of ``proof``, on this session's warm process."""
+        text = check_proof(proof, self.environment.config.allow_native_decide)
+        if text not in self._verdicts:
+            with self._kill_on_fault():
+                await self._ensure_worker()
+                assert self.worker is not None
+                self._verdicts[text] = await check_whole_proof(
+                    self.worker,
+                    self.theorem.statement,
+                    self.name,
+                    text,
+                    self._limits.check_timeout_s,
+                    self.environment.config.allow_native_decide,
+                )
+        return self._verdicts[text]
+
+
+class LeanEnvironment:
+    """The Lean proof environment: a bounded pool of warm REPL processes, keyed by header.
+
+    ``session(theorem)`` hands out one process for one search (up to ``limits.pool_size``
+    at a time; further searches queue); ``verify`` checks a whole proof on a pooled process.
+    """
+
+    prover = ProverKind.LEAN
+
+    def __init__(self, limits: ProverLimits | None = None, config: LeanConfig | None = None):
+        self.limits = limits_for_lean(limits)
+        self.config = config or LeanConfig()
+        self._argv = repl_argv(self.config.repl_command, self.config.project_dir)
+        self._slots = asyncio.Semaphore(self.limits.pool_size)
+        self._idle: list[_Worker] = []
+        #: Slots taken (each holds or is about to hold one process).
+        self._busy = 0
+        self.metrics = ReplMetrics()
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            self._busy += 1
+            try:
+                yield
+            finally:
+                self._busy -= 1
+
+    def health(self) -> dict[str, Any]:
+        """Processes busy and idle, and the metrics (for ``prover doctor`` and /metrics)."""
+        return {"busy": self._busy, "idle": len(self._idle), **self.metrics.snapshot()}
+
+    async def new_worker(self, header: str) -> _Worker:
+        """Start a REPL and load ``header`` (the slow part: ``import Mathlib``)."""
+        repl = LeanRepl(self._argv, self.limits.memory_bytes, cwd=self.config.project_dir)
+        await repl.start()
+        if not header.strip():
+            return _Worker(repl=repl, header=header, env=None)
+        try:
+            reply = await repl.request({"cmd": header}, self.limits.start_timeout_s)
+        except ProverFault:
+            await repl.close()
+            raise
+        if not isinstance(reply, CommandReply) or reply.errors:
+            await repl.close()
+            detail = reply.errors[0].data if isinstance(reply, CommandReply) else reply
+            raise UnsafeInput(f"header rejected by Lean: {detail}")
+        return _Worker(repl=repl, header=header, env=reply.env)
+
+    async def _take_worker(self, header: str) -> _Worker:
+        """An idle process with this header, else a new one (closing the least recently used
+        idle process of another header when the pool is full)."""
+        for index in range(len(self._idle) - 1, -1, -1):
+            worker = self._idle[index]
+            if worker.header == header:
+                del self._idle[index]
+                if worker.repl.alive:
+                    return worker
+                await worker.repl.close()
+        while self._idle and len(self._idle) + self._busy > self.limits.pool_size:
+            await self._idle.pop(0).repl.close()
+        return await self.new_worker(header)
+
+    async def _release(self, worker: _Worker | None) -> None:
+        if worker is None:
+            return
+        worker.theorems += 1
+        if (
+            worker.repl.alive
+            and not worker.repl.in_flight
+            and worker.theorems < self.limits.recycle_after
+        ):
+            self._idle.append(worker)
+        else:
+            await worker.repl.close()
+
+    @contextlib.asynccontextmanager
+    async def session(
+        self, theorem: Theorem, tactic_timeout_s: float
+    ) -> AsyncIterator[LeanSession]:
+        """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
+        check_header(theorem.header)
+        name = check_statement(theorem.statement)
+        async with self._slot():
+            session = LeanSession(self, theorem, name, tactic_timeout_s)
+            try:
+                session.worker = await self._take_worker(theorem.header)
+                try:
+                    await session._load()
+                except ProverCrash:
+                    await session._restart()  # a pooled process that died while idle
+                yield session
+            finally:
+                await self._release(session.worker)
+
+    async def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        """Check a whole proof on a pooled process (for callers outside a search)."""
+        try:
+            check_header(theorem.header)
+            name = check_statement(theorem.statement)
+            text = check_proof(proof, self.config.allow_native_decide)
+        except UnsafeInput as exc:
+            return Verdict(False, f"rejected: {exc}")
+        async with self._slot():
+            worker = await self._take_worker(theorem.header)
+            try:
+                return await check_whole_proof(
+                    worker, theorem.statement, name, text, self.limits.check_timeout_s,
+                    self.config.allow_native_decide,
+                )  # fmt: skip
+            except ProverFault as exc:
+                self.metrics.fault(exc)
+                worker.repl.kill()
+                raise
+            finally:
+                await self._release(worker)
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().repl.close()
