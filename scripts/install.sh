@@ -12,6 +12,14 @@ if ! command -v coqtop >/dev/null || ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1;
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
 fi
+# The service's tests start their own redis-server and validate docker-compose.yml with
+# docker-compose 1.29; no Docker engine is needed (hence no recommends).
+SERVICE_PACKAGES=(redis-server docker-compose)
+if ! dpkg -s "${SERVICE_PACKAGES[@]}" >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${SERVICE_PACKAGES[@]}" >/dev/null
+fi
 
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then "$PYTHON" -m venv .venv; fi

@@ -1,0 +1,92 @@
+"""docker-compose.yml, validated without a Docker engine: ``docker-compose config`` (1.29) must
+accept it with every profile, and everything it names must exist in this project: the
+Dockerfiles and what they copy, the ``prover`` commands with their options, and the
+environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from prover.cli import main
+from tests.conftest import REPO
+
+COMPOSE = shutil.which("docker-compose")
+pytestmark = pytest.mark.skipif(
+    COMPOSE is None,
+    reason="docker-compose not on PATH (apt-get install docker-compose): compose file not validated",
+)
+PROFILES = ("gpu", "lean", "eval")
+#: Images we do not build; each pinned to a release.
+EXTERNAL = {"redis": "redis:7.0-bookworm", "policy": "vllm/vllm-openai:v0.33.0"}
+
+
+def compose_config(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PROVER_API_KEYS", "POLICY_MODEL")}
+    flags = [arg for profile in PROFILES for arg in ("--profile", profile)]
+    return subprocess.run([COMPOSE, "-f", str(REPO / "docker-compose.yml"), *flags, "config"],
+                          capture_output=True, text=True, env={**clean, **env}, cwd=REPO)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def services() -> dict:
+    done = compose_config(PROVER_API_KEYS="k", POLICY_MODEL="/models/policy")
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)["services"]
+
+
+def ours(services: dict) -> dict:
+    return {name: s for name, s in services.items() if "build" in s}
+
+
+def test_every_service_resolves_and_redis_persists(services):
+    assert set(services) == {"redis", "api", "worker", "worker-lean", "policy", "eval"}
+    assert {name: services[name]["image"] for name in EXTERNAL} == EXTERNAL
+    assert set(ours(services)) == set(services) - set(EXTERNAL)
+    assert services["redis"]["command"][:3] == ["redis-server", "--appendonly", "yes"]
+    (gpu,) = services["policy"]["deploy"]["resources"]["reservations"]["devices"]
+    assert gpu["capabilities"] == ["gpu"] and services["policy"]["profiles"] == ["gpu"]
+    assert services["worker-lean"]["profiles"] == ["lean"]
+
+
+def test_missing_secrets_stop_compose_with_the_reason():
+    done = compose_config(POLICY_MODEL="m")
+    assert done.returncode != 0 and "set PROVER_API_KEYS" in done.stderr
+    done = compose_config(PROVER_API_KEYS="k")
+    assert done.returncode != 0 and "set POLICY_MODEL" in done.stderr
+
+
+def test_every_dockerfile_exists_and_copies_only_what_exists(services):
+    for name, service in ours(services).items():
+        dockerfile = REPO / service["build"]["dockerfile"]
+        assert dockerfile.is_file(), f"{name}: {dockerfile} missing"
+        text = dockerfile.read_text()
+        assert 'ENTRYPOINT ["prover"]' in text, f"{name}: the image must run the prover CLI"
+        for line in re.findall(r"^COPY (.+)$", text, re.M):
+            for source in line.split()[:-1]:
+                assert (REPO / source).exists(), f"{dockerfile.name} copies missing {source}"
+
+
+def test_every_command_parses_as_the_prover_cli_would(services):
+    for name, service in ours(services).items():
+        subcommand, *args = service["command"]
+        assert subcommand in main.commands, f"{name}: no `prover {subcommand}`"
+        # click parses (and type-checks, and checks choices of) the arguments without running.
+        main.commands[subcommand].make_context(subcommand, list(args))
+
+
+def test_every_environment_variable_is_read_by_the_project(services):
+    names = {var for s in ours(services).values() for var in s.get("environment", {})}
+    for dockerfile in (REPO / "docker").glob("*.Dockerfile"):
+        for line in re.findall(r"^ENV (.+)$", dockerfile.read_text(), re.M):
+            names |= {n for n in re.findall(r"(\w+)=", line) if n != "PATH"}
+    sources = "\n".join(p.read_text() for folder in ("api", "prover", "search")
+                        for p in (REPO / folder).rglob("*.py"))  # fmt: skip
+    assert names >= {"PROVER_API_KEYS", "DCOPROVER_CACHE"}
+    for var in names:
+        assert f'"{var}"' in sources, f"{var} is set for the containers but nothing reads it"
