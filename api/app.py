@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.limits import BodySizeLimit
 from api.routes import evals, health, proofs
@@ -17,9 +17,18 @@ from search.queue import JobQueue
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        # Blocking pool: past the limit a request waits for a connection (each open event
+        # stream holds one while it waits for events) instead of failing with a 500.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_connections,
+            timeout=10,
+            decode_responses=True,
+        )
+        redis = Redis.from_pool(pool)
         app.state.queue = JobQueue(redis, prefix=settings.prefix, lease_s=settings.lease_s)
         app.state.benchmarks = {}
+        app.state.workers_seen = {}
         try:
             yield
         finally:

@@ -49,7 +49,7 @@ def load_key_hashes(key_file: Path | None = None) -> frozenset[str]:
     return frozenset(digests)
 
 
-def require_key(request: Request) -> None:
+async def require_key(request: Request) -> None:
     """Dependency of every mutating route: a valid ``Authorization: Bearer KEY`` header."""
     settings = request.app.state.settings
     if not settings.auth:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -12,7 +13,8 @@ from search.queue import JobQueue
 from search.types import ProverKind, Theorem
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
+    # async: a plain ``def`` dependency would cost a thread hop on every request.
     return request.app.state.queue
 
 
@@ -23,14 +25,22 @@ def not_found(what: str, ident: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} with id {ident!r}")
 
 
-async def require_worker(queue: JobQueue, prover: ProverKind) -> None:
+#: A live worker seen this recently is not looked up again (saves a round trip per request).
+WORKER_SEEN_S = 1.0
+
+
+async def require_worker(request: Request, prover: ProverKind) -> None:
     """Refuse work that no live worker can run, rather than queue it silently forever."""
-    if await queue.live_workers(prover.value) == 0:
+    seen: dict[ProverKind, float] = request.app.state.workers_seen
+    if time.monotonic() - seen.get(prover, -WORKER_SEEN_S) < WORKER_SEEN_S:
+        return
+    if await request.app.state.queue.live_workers(prover.value) == 0:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"no live worker serves prover {prover.value!r}; start one with "
             f"`prover worker --prover {prover.value} --redis URL`",
         )
+    seen[prover] = time.monotonic()
 
 
 async def benchmark_theorems(request: Request, prover: ProverKind) -> list[Theorem]:

@@ -14,7 +14,8 @@ class Settings:
     """``key_hashes``: SHA-256 hex digests of the accepted API keys (plaintext is never kept);
     ``auth`` False serves mutating routes without keys (local use only). ``data``: the
     benchmark JSONL or checkout used for jobs and evals named by benchmark (None: the pinned
-    download). ``lease_s`` and ``max_deliveries`` must match the workers'."""
+    download). ``lease_s`` must match the workers'. ``redis_connections`` bounds the Redis pool
+    (each open event stream holds one connection)."""
 
     redis_url: str
     key_hashes: frozenset[str] = field(default_factory=frozenset)
@@ -23,3 +24,4 @@ class Settings:
     data: Path | None = None
     prefix: str = "prover"
     lease_s: float = 15.0
+    redis_connections: int = 256

@@ -67,7 +67,7 @@ class JobQueue:
         self.max_deliveries = max_deliveries
         self._scripts = {
             name: redis.register_script(getattr(queue_scripts, name))
-            for name in ("START", "FINISH", "HEARTBEAT", "CANCEL", "RELEASE")
+            for name in ("SUBMIT", "START", "FINISH", "HEARTBEAT", "CANCEL", "RELEASE")
         }
 
     # -- keys -----------------------------------------------------------------------------
@@ -130,32 +130,14 @@ class JobQueue:
     async def _submit_batch(self, specs: list[JobSpec]) -> list[str]:
         ids = [new_id() for _ in specs]
         now = time.time()
-        # The record is written before the stream entry, so a worker never reads an unknown
-        # id. The entry id (cancel deletes the entry) is known only after the XADD; a cancel in
-        # between still marks the job cancelled, and the worker that reads it skips it.
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for job_id, spec in zip(ids, specs, strict=True):
-                record = {
-                    "spec": spec.model_dump_json(),
-                    "prover": spec.theorem.prover.value,
-                    "status": JobStatus.QUEUED.value,
-                    "created_at": now,
-                    "attempts": 0,
-                }
-                if spec.eval_id:
-                    record["eval"] = spec.eval_id
-                pipe.hset(self.job_key(job_id), mapping=record)
-                pipe.xadd(self.stream(spec.theorem.prover.value), {"job": job_id})
-                pipe.xadd(
-                    self.events_key(job_id),
-                    {"type": "queued", "data": "{}"},
-                    maxlen=EVENTS_KEPT,
-                    approximate=True,
-                )
-            replies = await pipe.execute()
         async with self.redis.pipeline(transaction=False) as pipe:
-            for index, job_id in enumerate(ids):
-                pipe.hset(self.job_key(job_id), "entry", replies[3 * index + 1])
+            for job_id, spec in zip(ids, specs, strict=True):
+                prover = spec.theorem.prover.value
+                await self._scripts["SUBMIT"](
+                    keys=self._keys(job_id, prover),
+                    args=[job_id, spec.model_dump_json(), prover, now, spec.eval_id or ""],
+                    client=pipe,
+                )
             await pipe.execute()
         return ids
 

@@ -47,6 +47,22 @@ local function finish(job_id, attempt, status, result, message, now, versions, d
 end
 """
 
+#: ARGV: job id, spec JSON, prover, now, eval id ('' for none). Records the job and appends
+#: its stream entry in one step, so no worker ever reads an id without a record, and a cancel
+#: always finds the entry id. Returns the entry id.
+SUBMIT = (
+    _PRELUDE
+    + """
+redis.call('HSET', KEYS[1], 'spec', ARGV[2], 'prover', ARGV[3], 'status', 'queued',
+           'created_at', ARGV[4], 'attempts', 0)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'eval', ARGV[5]) end
+local entry = redis.call('XADD', KEYS[4], '*', 'job', ARGV[1])
+redis.call('HSET', KEYS[1], 'entry', entry)
+event('queued', '{}')
+return entry
+"""
+)
+
 #: ARGV: group, entry, consumer, now. Returns ``{attempt, spec JSON}``, or ``{-1}`` when the
 #: job already has its result (a redelivery after the result was written, a cancelled job).
 START = (

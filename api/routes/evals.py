@@ -33,7 +33,7 @@ async def create_eval(body: EvalRequest, request: Request, queue: QueueDep) -> E
     theorems = theorems[: body.limit]
     if not theorems:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "no theorems selected")
-    await require_worker(queue, body.prover)
+    await require_worker(request, body.prover)
     meta = {"prover": body.prover.value, "benchmark": body.benchmark, "split": body.split}
     eval_id = await EvalRuns(queue).create(theorems, body.config(), meta)
     return EvalAccepted(

@@ -49,7 +49,7 @@ async def submit(
 ) -> JobAccepted:
     """Queue a search; the job id comes back at once (202), the result via GET or events."""
     theorem = await theorem_of(request, body)
-    await require_worker(queue, body.prover)
+    await require_worker(request, body.prover)
     job_id = await queue.submit(JobSpec(theorem=theorem, config=body.config()))
     response.headers["Location"] = f"/v1/proofs/{job_id}"
     return JobAccepted(
