@@ -114,13 +114,13 @@ async def wait_for(check, timeout: float, what: str) -> None:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-async def direct(theorems: list[Theorem], config: SearchConfig, workdir: Path) -> dict:
+async def direct(theorems: list[Theorem], config: SearchConfig, out: Path) -> dict:
     """(a): in-process, exactly as ``prover eval`` runs a batch."""
     env = make_environment(ProverKind.COQ, ProverLimits(pool_size=2))
     policy = make_policy("automation", ProverKind.COQ)
     started = time.monotonic()
     summary = await evaluate(
-        theorems, env, policy, config, workdir / "direct.jsonl", 2, show_progress=False
+        theorems, env, policy, config, out / "direct.jsonl", 2, show_progress=False
     )
     return {"wall_s": time.monotonic() - started, "solved": summary.statuses.get("proved", 0)}
 
@@ -142,7 +142,7 @@ async def via_service(
         view = (await client.get(f"/v1/evals/{eval_id}")).json()
         if view["done"] == view["total"]:
             break
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
     return {"wall_s": time.monotonic() - started, "solved": view["solved"]}
 
 
@@ -203,9 +203,6 @@ async def main(args: argparse.Namespace, console: Console) -> dict:
     redis_port, api_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     try:
-        console.print(f"(a) in-process: {len(theorems)} theorems, {args.budget:g} s each")
-        baseline = await direct(theorems, config, workdir)
-
         processes.start(
             "redis",
             shutil.which("redis-server") or "redis-server",
@@ -230,9 +227,10 @@ async def main(args: argparse.Namespace, console: Console) -> dict:
             "--data",
             str(args.data),
         )
-        workers = [
-            processes.start(
-                f"worker-{i}",
+
+        def start_workers(tag: str) -> list[subprocess.Popen]:
+            """Two fresh workers (cold prover pools, as in-process starts cold)."""
+            worker = [
                 *prover,
                 "worker",
                 "--redis",
@@ -241,11 +239,12 @@ async def main(args: argparse.Namespace, console: Console) -> dict:
                 "1",
                 "--workers",
                 "1",
-                "--name",
-                f"w{i}",
-            )
-            for i in range(2)
-        ]
+            ]
+            return [
+                processes.start(f"worker-{tag}{i}", *worker, "--name", f"{tag}{i}")
+                for i in range(2)
+            ]
+
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{api_port}",
             timeout=60,
@@ -256,10 +255,24 @@ async def main(args: argparse.Namespace, console: Console) -> dict:
                 health = (await client.get("/healthz")).json()
                 return health.get("workers", {}).get("coq") == 2
 
-            await wait_for(two_workers, 60, "the API and two workers")
-            console.print("(b) through the service: API + Redis + 2 workers")
-            service = await via_service(client, theorems, args.split, config)
+            # Rounds in the order ABBA..., so a drift in the machine's load hits both alike.
+            baseline, service = [], []
+            for round_ in range(args.rounds):
+                for mode in "ab" if round_ % 2 == 0 else "ba":
+                    if mode == "a":
+                        console.print(f"round {round_ + 1}: (a) in-process")
+                        baseline.append(await direct(theorems, config, workdir / f"a{round_}"))
+                        continue
+                    workers = start_workers(f"r{round_}-")
+                    await wait_for(two_workers, 60, "the API and two workers")
+                    console.print(f"round {round_ + 1}: (b) API + Redis + 2 workers")
+                    service.append(await via_service(client, theorems, args.split, config))
+                    for worker in workers:  # SIGTERM: they deregister
+                        processes.signal(worker, signal.SIGTERM)
+                        worker.wait()
 
+            workers = start_workers("enqueue-")
+            await wait_for(two_workers, 60, "two workers")
             for worker in workers:  # nothing may compete with the enqueue measurement
                 processes.signal(worker, signal.SIGSTOP)
             http = await enqueue_http(client, args.enqueue_jobs, 16, api.pid)
@@ -276,9 +289,10 @@ async def main(args: argparse.Namespace, console: Console) -> dict:
         "theorems": len(theorems),
         "budget_s": args.budget,
         "tactic_timeout_s": args.tactic_timeout,
+        "rounds": args.rounds,
         "in_process": baseline,
         "service": service,
-        "overhead": service["wall_s"] / baseline["wall_s"] - 1,
+        "overhead": sum(b["wall_s"] for b in service) / sum(a["wall_s"] for a in baseline) - 1,
         "enqueue_jobs": args.enqueue_jobs,
         "enqueue_per_s": {"http_post": http, **direct_rates},
     }
@@ -287,14 +301,21 @@ async def main(args: argparse.Namespace, console: Console) -> dict:
 def report(figures: dict, out: Path, console: Console) -> None:
     a, b = figures["in_process"], figures["service"]
     rates = figures["enqueue_per_s"]
+
+    def walls(runs: list[dict]) -> str:
+        return ", ".join(f"{run['wall_s']:.1f}" for run in runs)
+
+    def solved(runs: list[dict]) -> str:
+        return ", ".join(str(run["solved"]) for run in runs) + " solved"
+
     rows = [
-        ("in-process (`prover eval`), wall s", f"{a['wall_s']:.1f}", f"{a['solved']} solved"),
+        ("in-process (`prover eval`), wall s per round", walls(a), solved(a)),
+        ("service (API + Redis + 2 workers), wall s per round", walls(b), solved(b)),
         (
-            "service (API + Redis + 2 workers), wall s",
-            f"{b['wall_s']:.1f}",
-            f"{b['solved']} solved",
+            "service overhead",
+            f"{100 * figures['overhead']:+.1f}%",
+            "total service wall ÷ total in-process wall - 1",
         ),
-        ("service overhead", f"{100 * figures['overhead']:+.1f}%", "of in-process wall time"),
         (
             "enqueue: POST /v1/proofs, 16 in flight",
             f"{rates['http_post']['per_wall_s']:.0f}/s",
@@ -344,6 +365,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=40, help="the first K theorems")
     parser.add_argument("--budget", type=float, default=10.0, help="wall s per theorem")
     parser.add_argument("--tactic-timeout", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=2, help="of (a) and (b) each")
     parser.add_argument("--enqueue-jobs", type=int, default=2000)
     parser.add_argument(
         "--out", type=Path, default=REPO / "benchmarks" / "results" / "service-overhead.json"

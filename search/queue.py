@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from search import queue_scripts
 from search.queue_jobs import Delivery, JobSpec, JobStatus
@@ -178,7 +179,7 @@ class JobQueue:
         """(entries not yet handed out, entries running) for ``prover``'s stream."""
         try:
             groups = await self.redis.xinfo_groups(self.stream(prover))
-        except Exception:  # no stream yet: nothing was ever submitted for this prover
+        except ResponseError:  # no stream yet: nothing was ever submitted for this prover
             return 0, 0
         for group in groups:
             if group["name"] == GROUP:
@@ -190,7 +191,7 @@ class JobQueue:
         """Create the consumer group if needed and announce a live worker."""
         try:
             await self.redis.xgroup_create(self.stream(prover), GROUP, id="0", mkstream=True)
-        except Exception as exc:  # BUSYGROUP: another worker created it first
+        except ResponseError as exc:  # BUSYGROUP: another worker created it first
             if "BUSYGROUP" not in str(exc):
                 raise
         await self.announce(prover, consumer)

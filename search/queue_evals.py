@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 from search.config import SearchConfig
 from search.queue import JobQueue, new_id
-from search.queue_jobs import TERMINAL, JobSpec, JobStatus
+from search.queue_jobs import TERMINAL, JobSpec
 from search.types import Theorem
 
 _CHUNK = 200
@@ -93,6 +93,3 @@ def mean_pass_at_k(rows: list[dict]) -> dict[int, float] | None:
     ks = set.intersection(*(set(curve) for curve in curves))
     return {int(k): sum(c[k] for c in curves) / len(curves) for k in sorted(ks, key=int)}
 
-
-def is_solved(row: dict) -> bool:
-    return row["status"] == JobStatus.PROVED.value

@@ -90,14 +90,12 @@ class Worker:
     async def _take_some(self) -> None:
         await self.queue.announce(self.prover, self.name)
         free = self.concurrency - len(self.running)
+        # Wait and block briefly only, so a SIGTERM is noticed within about a second.
         if free <= 0:
             await asyncio.wait(
-                [*self.running.values(), asyncio.ensure_future(self._stopping.wait())],
-                timeout=self.queue.poll_s * 4,
-                return_when=asyncio.FIRST_COMPLETED,
+                list(self.running.values()), timeout=1.0, return_when=asyncio.FIRST_COMPLETED
             )
             return
-        # Block briefly only, so a SIGTERM is noticed within about a second.
         for delivery in await self.queue.take(self.prover, self.name, free, block_ms=1000):
             task = asyncio.create_task(self._run_job(delivery))
             self.running[delivery.job_id] = task
