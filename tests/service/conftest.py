@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from service_helpers import API_KEY, LEASE_S, child_env, free_port, stop, wait_until
+from service_helpers import API_KEY, LEASE_S, MINIF2F_COQ, child_env, free_port, stop, wait_until
 
 
 @pytest.fixture
@@ -50,13 +50,13 @@ def rdb(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def api(redis_url: str, tmp_path: Path, minif2f_coq: Path) -> Iterator[httpx.Client]:
+def api(redis_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     """The API under uvicorn as ``prover api`` starts it; a client that sends the key."""
     port = free_port()
     log = (tmp_path / "api.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "prover.cli", "api", "--redis", redis_url, "--port", str(port),
-         "--data", str(minif2f_coq), "--lease", LEASE_S],
+         "--lease", LEASE_S, *(["--data", str(MINIF2F_COQ)] if MINIF2F_COQ.exists() else [])],
         env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}",

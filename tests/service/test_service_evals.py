@@ -31,7 +31,7 @@ def run_eval(api, body: dict) -> tuple[str, dict]:
     return eval_id, view
 
 
-def test_an_eval_run_reports_progress_solved_and_rows(api, workers, rdb):
+def test_an_eval_run_reports_progress_solved_and_rows(api, workers, rdb, minif2f_coq):
     workers("w1")
     wait_registered(rdb, "w1")
     eval_id, view = run_eval(api, {"split": "test", "names": NAMES, "budget": BUDGET})
@@ -53,20 +53,22 @@ def test_an_eval_run_reports_progress_solved_and_rows(api, workers, rdb):
     assert "tree" not in rows[0]
 
 
-def test_pass_at_n_eval_reports_the_mean_unbiased_pass_at_k(api, workers, rdb):
+def test_pass_at_n_eval_reports_the_mean_unbiased_pass_at_k(api, workers, rdb, minif2f_coq):
     workers("w1")
     wait_registered(rdb, "w1")
     body = {"split": "test", "names": NAMES[:1] + NAMES[2:], "strategy": "pass-at-n",
             "budget": {**BUDGET, "n": 12, "early_stop": False}}  # fmt: skip
     eval_id, view = run_eval(api, body)
-    rows = [json.loads(line) for line in api.get(f"/v1/evals/{eval_id}/results.jsonl").text.splitlines()]
+    rows = [
+        json.loads(line) for line in api.get(f"/v1/evals/{eval_id}/results.jsonl").text.splitlines()
+    ]
     assert len(rows) == 2 and all(r["pass_at_k"] for r in rows)
     curve = {int(k): v for k, v in view["pass_at_k"].items()}
     expected = {k: sum(r["pass_at_k"][str(k)] for r in rows) / 2 for k in curve}
     assert curve == pytest.approx(expected) and 0 < curve[1] <= curve[max(curve)] <= 1
 
 
-def test_eval_requests_are_checked(api, workers, rdb):
+def test_eval_requests_are_checked(api, minif2f_coq):
     missing = api.post("/v1/evals", json={"split": "test", "names": ["not_a_theorem"]})
     assert missing.status_code == 422 and "not in the test split: not_a_theorem" in missing.text
     assert api.post("/v1/evals", json={"split": "train"}).status_code == 422
