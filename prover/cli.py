@@ -20,7 +20,7 @@ from rich.table import Table
 
 from prover.doctor import backends, run_checks
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
-from search.config import LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
+from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
 from search.env import coq_syntax, lean_syntax
 from search.eval import evaluate
 from search.result import SearchResult
@@ -69,6 +69,9 @@ def search_options(command):
         click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
                      envvar="DCOPROVER_LEAN_REPL_CMD",
                      help="Lean: how to start one REPL process (run in --lean-project)."),
+        click.option("--lean-backend", type=click.Choice([b.value for b in LeanBackend]),
+                     default=LeanBackend.REPL.value, show_default=True,
+                     help="Lean: the REPL, or LeanDojo (traced repos; verified by the REPL)."),
         click.option("--allow-native-decide", is_flag=True,
                      help="Lean: accept proofs that trust compiled code (native_decide)."),
     ]  # fmt: skip
@@ -92,6 +95,7 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, L
         workers = options["workers"]
         limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
         lean = LeanConfig(
+            backend=options["lean_backend"],
             project_dir=options["lean_project"],
             repl_command=options["lean_repl_cmd"],
             allow_native_decide=options["allow_native_decide"],
