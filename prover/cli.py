@@ -63,6 +63,8 @@ def search_options(command):
                      help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
         click.option("--workers", type=int, default=None,
                      help="Prover processes (default: one per core; Lean: cores - 1)."),
+        click.option("--memory-gb", type=float, default=None,
+                     help="Memory cap (RLIMIT_AS) per prover process (default: Coq 4, Lean 12)."),
         click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False),
                      default=None, envvar="DCOPROVER_LEAN_PROJECT",
                      help="Lean: the Lake project whose Mathlib the REPL loads."),
@@ -92,8 +94,10 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, L
             scoring=options["scoring"],
             early_stop=not options["all_samples"],
         )
-        workers = options["workers"]
-        limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
+        given = {"pool_size": options["workers"], "memory_bytes": options["memory_gb"]}
+        if given["memory_bytes"] is not None:
+            given["memory_bytes"] = int(given["memory_bytes"] * 1024**3)
+        limits = ProverLimits(**{k: v for k, v in given.items() if v is not None})
         lean = LeanConfig(
             backend=options["lean_backend"],
             project_dir=options["lean_project"],
