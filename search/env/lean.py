@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import statistics
 import subprocess
 import textwrap
@@ -66,6 +67,16 @@ def lean_toolchain(project_dir: Path | None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
+
+
+def mathlib_revision(project_dir: Path | None) -> str | None:
+    """The Mathlib commit the project's ``lake-manifest.json`` locks (None without one)."""
+    manifest = (project_dir or Path.cwd()) / "lake-manifest.json"
+    try:
+        packages = json.loads(manifest.read_text()).get("packages", [])
+    except (OSError, ValueError):
+        return None
+    return next((p.get("rev") for p in packages if p.get("name") == "mathlib"), None)
 
 
 def render_proof(tactics: tuple[str, ...]) -> str:
@@ -413,6 +424,7 @@ class LeanEnvironment:
     def describe(self) -> dict[str, str | None]:
         return {
             "lean": lean_toolchain(self.config.project_dir),
+            "mathlib": mathlib_revision(self.config.project_dir),
             "lean_repl_command": self.config.repl_command,
         }
 
