@@ -23,6 +23,7 @@ from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
 from search.env import coq_syntax, lean_syntax
 from search.eval import evaluate
+from search.report import ReportError, write_report
 from search.result import SearchResult
 from search.runner import POLICIES, make_environment, make_policy, run_search
 from search.types import ProverKind, Theorem, UnsafeInput
@@ -139,6 +140,7 @@ def main() -> None:
     \b
     prove   search for a proof of one theorem (given inline or by benchmark name)
     eval    run the search over a benchmark split, resumable, with a summary table
+    report  write the evaluation report (HTML, Markdown, plots) of an eval results file
     doctor  report what is installed and which prover backends can run
     """
 
@@ -205,12 +207,16 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="JSONL results; theorems already in it are skipped (resume).")  # fmt: skip
 @click.option("--concurrency", type=int, default=None,
-              help="Searches in flight (default: prover processes).")  # fmt: skip
-def eval_command(benchmark, data, split, limit, names, out, concurrency, **options) -> None:
+              help="Searches in flight (default: prover processes).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip theorems already in --out (--no-resume: refuse it).")  # fmt: skip
+def eval_command(benchmark, data, split, limit, names, out, concurrency, resume, **options) -> None:
     """Prove every theorem of a benchmark split; write one JSONL row per theorem.
 
     Resumes: theorems already present in --out are skipped. Prints a summary table at the end.
     """
+    if not resume and out.exists():
+        fail(f"{out} exists; remove it, or pass --resume to skip the theorems it holds")
     config, limits, lean = build_config(options)
     prover = ProverKind(options["prover"])
     try:
@@ -237,6 +243,21 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
     )
     summary.print()
     sys.exit(0)
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for report.html, report.md and the plots (default: RESULTS-report).")
+def report(results, out) -> None:
+    """Write the evaluation report (HTML, Markdown, PNG plots) for a `prover eval` results file."""
+    out = out or results.with_name(results.stem + "-report")
+    try:
+        written = write_report(results, out)
+    except ReportError as exc:
+        fail(str(exc))
+    for name, path in written.items():
+        click.echo(f"{name}: {path}")
 
 
 @main.command()
