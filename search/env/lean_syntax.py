@@ -154,12 +154,12 @@ def check_header(header: str) -> None:
 def check_statement(statement: str) -> str:
     """Exactly one ``theorem``/``lemma`` declaration ending in ``:= by``; returns its name."""
     code = strip_comments_and_strings(statement).strip()
+    _check_tokens(code, "statement", allow_native=False, banned=PLACEHOLDERS)
     words = tokens(code)
     if len(words) < 2 or words[0] not in ("theorem", "lemma") or not code.startswith(words[0]):
         raise UnsafeInput(
             "a statement must be one 'theorem NAME ... := by' (or 'lemma') declaration"
         )
-    _check_tokens(code, "statement", allow_native=False, banned=PLACEHOLDERS)
     for token in words[2:]:
         if token in DECLARATIONS:
             raise UnsafeInput(f"statement contains a second command ({token!r})")
