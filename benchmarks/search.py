@@ -53,9 +53,10 @@ from prover.policy import Candidate, Policy, normalize_priors
 from search.benchmarks import SPLITS, load_minif2f
 from search.config import ProverLimits, SearchConfig, Strategy, default_workers
 from search.env.base import ProofEnvironment, ProofSession
+from search.env.coq_check import coq_version
 from search.env.coq_syntax import parse_proof
 from search.result import SearchStatus
-from search.runner import coq_version, make_environment, run_search_safely, versions
+from search.runner import make_environment, run_search_safely, versions
 from search.types import ProofState, ProverKind, StepOutcome, Theorem, UnsafeInput, Verdict
 
 BEST_FIRST = "best-first"
@@ -759,7 +760,7 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         "concurrency": args.concurrency,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "coq": coq_version(),
-        "versions": versions(ProverKind.COQ),
+        "versions": versions(),
         "machine": machine(),
         "throughput_expansions": args.throughput_expansions,
         "throughput_timeout_s": args.throughput_timeout,

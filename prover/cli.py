@@ -21,9 +21,10 @@ from rich.table import Table
 from prover.doctor import backends, run_checks
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
-from search.config import LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
+from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
 from search.env import coq_syntax, lean_syntax
 from search.eval import evaluate
+from search.report import ReportError, write_report
 from search.result import SearchResult
 from search.runner import POLICIES, make_environment, make_policy, run_search
 from search.types import ProverKind, Theorem, UnsafeInput
@@ -64,12 +65,17 @@ def search_options(command):
                      help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
         click.option("--workers", type=int, default=None,
                      help="Prover processes (default: one per core; Lean: cores - 1)."),
+        click.option("--memory-gb", type=float, default=None,
+                     help="Memory cap (RLIMIT_AS) per prover process (default: Coq 4, Lean 12)."),
         click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False),
                      default=None, envvar="DCOPROVER_LEAN_PROJECT",
                      help="Lean: the Lake project whose Mathlib the REPL loads."),
         click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
                      envvar="DCOPROVER_LEAN_REPL_CMD",
                      help="Lean: how to start one REPL process (run in --lean-project)."),
+        click.option("--lean-backend", type=click.Choice([b.value for b in LeanBackend]),
+                     default=LeanBackend.REPL.value, show_default=True,
+                     help="Lean: the REPL, or LeanDojo (traced repos; verified by the REPL)."),
         click.option("--allow-native-decide", is_flag=True,
                      help="Lean: accept proofs that trust compiled code (native_decide)."),
     ]  # fmt: skip
@@ -90,9 +96,12 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, L
             scoring=options["scoring"],
             early_stop=not options["all_samples"],
         )
-        workers = options["workers"]
-        limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
+        given = {"pool_size": options["workers"], "memory_bytes": options["memory_gb"]}
+        if given["memory_bytes"] is not None:
+            given["memory_bytes"] = int(given["memory_bytes"] * 1024**3)
+        limits = ProverLimits(**{k: v for k, v in given.items() if v is not None})
         lean = LeanConfig(
+            backend=options["lean_backend"],
             project_dir=options["lean_project"],
             repl_command=options["lean_repl_cmd"],
             allow_native_decide=options["allow_native_decide"],
@@ -132,6 +141,7 @@ def main() -> None:
     \b
     prove   search for a proof of one theorem (given inline or by benchmark name)
     eval    run the search over a benchmark split, resumable, with a summary table
+    report  write the evaluation report (HTML, Markdown, plots) of an eval results file
     api     serve the HTTP API in front of the Redis job queue
     worker  run searches from the queue
     doctor  report what is installed and which prover backends can run
@@ -200,12 +210,16 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="JSONL results; theorems already in it are skipped (resume).")  # fmt: skip
 @click.option("--concurrency", type=int, default=None,
-              help="Searches in flight (default: prover processes).")  # fmt: skip
-def eval_command(benchmark, data, split, limit, names, out, concurrency, **options) -> None:
+              help="Searches in flight (default: prover processes).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip theorems already in --out (--no-resume: refuse it).")  # fmt: skip
+def eval_command(benchmark, data, split, limit, names, out, concurrency, resume, **options) -> None:
     """Prove every theorem of a benchmark split; write one JSONL row per theorem.
 
     Resumes: theorems already present in --out are skipped. Prints a summary table at the end.
     """
+    if not resume and out.exists():
+        fail(f"{out} exists; remove it, or pass --resume to skip the theorems it holds")
     config, limits, lean = build_config(options)
     prover = ProverKind(options["prover"])
     try:
@@ -232,6 +246,21 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
     )
     summary.print()
     sys.exit(0)
+
+
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for report.html, report.md and the plots (default: RESULTS-report).")
+def report(results, out) -> None:
+    """Write the evaluation report (HTML, Markdown, PNG plots) for a `prover eval` results file."""
+    out = out or results.with_name(results.stem + "-report")
+    try:
+        written = write_report(results, out)
+    except ReportError as exc:
+        fail(str(exc))
+    for name, path in written.items():
+        click.echo(f"{name}: {path}")
 
 
 @main.command()

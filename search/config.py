@@ -88,8 +88,17 @@ def limits_for_lean(limits: ProverLimits | None) -> ProverLimits:
     return limits.model_copy(update=unset)
 
 
+class LeanBackend(StrEnum):
+    """``repl``: the Lean REPL (default); ``leandojo``: LeanDojo's Dojo, verified by the REPL."""
+
+    REPL = "repl"
+    LEANDOJO = "leandojo"
+
+
 class LeanConfig(BaseModel):
     """Which Lean installation to drive, and the soundness policy's one switch."""
+
+    backend: LeanBackend = LeanBackend.REPL
 
     project_dir: Path | None = Field(
         default=None,

@@ -22,7 +22,6 @@ from rich.table import Table
 from prover.policy import Policy
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
-from search.env.lean import LeanEnvironment
 from search.result import SearchResult
 from search.runner import run_search_safely, versions
 from search.types import Theorem
@@ -106,9 +105,7 @@ async def evaluate(
     config = config.model_copy(update={"record_tree": False})
     done = finished_names(out)
     todo = [t for t in theorems if t.name not in done]
-    run_versions = versions(
-        env.prover, env.config if isinstance(env, LeanEnvironment) else None
-    )
+    run_versions = versions(env)
     slots = asyncio.Semaphore(max(1, concurrency))
     out.parent.mkdir(parents=True, exist_ok=True)
     progress = Progress(

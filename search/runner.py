@@ -3,21 +3,18 @@ from configuration, run the configured strategy, and record the versions of what
 
 from __future__ import annotations
 
-import functools
 import platform
-import re
-import subprocess
 from importlib import metadata
-from pathlib import Path
 
 from prover.automation import AutomationPolicy
 from prover.policy import Policy
 from search.best_first import ProgressHook, best_first
-from search.config import LeanConfig, ProverLimits, SearchConfig, Strategy
+from search.config import LeanBackend, LeanConfig, ProverLimits, SearchConfig, Strategy
 from search.env.base import ProofEnvironment
 from search.env.coq import CoqEnvironment
 from search.env.coq_check import DEFAULT_PREAMBLE, HAMMER_PREAMBLE
 from search.env.lean import LeanEnvironment
+from search.env.leandojo import LeanDojoEnvironment
 from search.pass_at_n import pass_at_n
 from search.result import SearchResult, SearchStatus
 from search.types import ProverKind, Theorem
@@ -37,7 +34,10 @@ def make_environment(
     if ProverKind(prover) is ProverKind.COQ:
         preamble = (*DEFAULT_PREAMBLE, HAMMER_PREAMBLE) if hammer else DEFAULT_PREAMBLE
         return CoqEnvironment(limits, preamble=preamble)
-    return LeanEnvironment(limits, lean)
+    repl = LeanEnvironment(limits, lean)
+    if lean is not None and lean.backend is LeanBackend.LEANDOJO:
+        return LeanDojoEnvironment(verifier=repl)
+    return repl
 
 
 def make_policy(name: str, prover: ProverKind) -> Policy:
@@ -82,37 +82,11 @@ async def run_search_safely(
         )
 
 
-@functools.cache
-def coq_version() -> str | None:
-    try:
-        out = subprocess.run(["coqtop", "-v"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"version (\S+)", out)
-    return match.group(1) if match else None
-
-
-def lean_toolchain(project_dir: Path | None) -> str | None:
-    """The Lean toolchain the project pins (its ``lean-toolchain`` file), else ``lean``'s."""
-    pinned = (project_dir or Path.cwd()) / "lean-toolchain"
-    if pinned.is_file():
-        return pinned.read_text().strip()
-    try:
-        out = subprocess.run(["lean", "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def versions(prover: ProverKind, lean: LeanConfig | None = None) -> dict[str, str | None]:
-    """Versions of everything that decides a result, recorded with every result row."""
-    found: dict[str, str | None] = {
+def versions(env: ProofEnvironment | None = None) -> dict[str, str | None]:
+    """Versions of everything that decides a result (with ``env``'s prover installation),
+    recorded with every result row."""
+    return {
         "dcoprover": metadata.version("dcoprover"),
         "python": platform.python_version(),
+        **(env.describe() if env is not None else {}),
     }
-    if ProverKind(prover) is ProverKind.COQ:
-        found["coq"] = coq_version()
-    else:
-        found["lean"] = lean_toolchain(lean.project_dir if lean else None)
-        found["lean_repl_command"] = (lean or LeanConfig()).repl_command
-    return found

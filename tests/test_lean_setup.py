@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from search.benchmarks import MINIF2F_SOURCES
+from search.env.lean import lean_toolchain, mathlib_revision
 from search.env.lean_versions import PINS_FILE, lean_pins
 from search.types import ProverKind
 
@@ -54,3 +55,13 @@ def test_worker_image_copies_existing_files_and_runs_the_setup_script():
     for source in re.findall(r"^COPY (\S+)", dockerfile, re.M):
         assert (REPO / source).exists(), f"COPY {source}: no such file"
     assert "scripts/setup_lean.sh" in dockerfile and 'ENTRYPOINT ["prover"]' in dockerfile
+
+
+def test_lean_versions_are_read_from_the_project(tmp_path):
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.24.0\n")
+    (tmp_path / "lake-manifest.json").write_text(
+        '{"version": "1.1.0", "packages": [{"name": "batteries", "rev": "aaa"}, {"name": "mathlib", "rev": "0123abc"}]}'
+    )
+    assert lean_toolchain(tmp_path) == "leanprover/lean4:v4.24.0"
+    assert mathlib_revision(tmp_path) == "0123abc"
+    assert mathlib_revision(tmp_path / "missing") is None

@@ -109,7 +109,7 @@ def test_statement_must_be_one_theorem_ending_in_by():
         "theorem a : True := trivial\ntheorem b : 1 = 1 := by": "second command",
         "theorem foo : True := by\n  #eval 1\ntheorem b : True := by": "#eval",
         "theorem foo (h : sorry) : True := by": "sorry",
-        "axiom cheat : False\ntheorem foo : False := by": "one 'theorem",
+        "axiom cheat : False\ntheorem foo : False := by": "'axiom'",
         "theorem foo : False := by exact cheat\naxiom cheat : False\ntheorem bar : True := by": "axiom",
         "theorem foo : decide (1 = 1) = true := by native_decide\ntheorem b : True := by": "native_decide",
         "-- just a comment": "one 'theorem",

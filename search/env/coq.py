@@ -23,6 +23,7 @@ from search.env.coq_check import (
     ALLOWED_AXIOMS,
     DEFAULT_PREAMBLE,
     check_with_coqc,
+    coq_version,
     coqc_binary,
     render_script,
 )
@@ -376,6 +377,9 @@ class CoqEnvironment:
                 timeout_s=self.limits.check_timeout_s,
                 memory_bytes=self.limits.memory_bytes,
             )
+
+    def describe(self) -> dict[str, str | None]:
+        return {"coq": coq_version()}
 
     async def close(self) -> None:
         while self._idle:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import secrets
 import shutil
 import signal
+import subprocess
 import tempfile
 from collections.abc import Sequence
 
@@ -177,3 +179,14 @@ async def check_with_coqc(
             axioms=axioms,
         )
     return Verdict(ok=True, message="accepted by coqc", checked_source=source, axioms=axioms)
+
+
+@functools.cache
+def coq_version() -> str | None:
+    """``coqtop -v``'s version number (recorded with results), None when Coq is missing."""
+    try:
+        out = subprocess.run(["coqtop", "-v"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"version (\S+)", out)
+    return match.group(1) if match else None

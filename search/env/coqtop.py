@@ -15,13 +15,12 @@ Protocol facts (``shared/docs/coq.md``, checked against Debian's Coq 8.16.1):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import shutil
 import time
 from dataclasses import dataclass
 
-from search.env.process import kill_group, memory_limiter
+from search.env.process import ProverProcess, memory_limiter
 from search.types import ProverCrash, ProverTimeout
 
 PROMPT = re.compile(r"<prompt>(\S+) < (\d+) \|([^|]*)\| \d+ < </prompt>")
@@ -68,31 +67,21 @@ def parse_reply(raw: str) -> tuple[str, int, str | None]:
     return text, int(match.group(2)), (" ".join(error.group(1).split()) if error else None)
 
 
-class CoqTop:
+class CoqTop(ProverProcess):
     """A coqtop process; ``send`` one sentence at a time and get its ``Reply``."""
 
     def __init__(
         self, memory_bytes: int, extra_args: tuple[str, ...] = (), cwd: str | None = None
     ) -> None:
+        super().__init__()
         self._memory_bytes = memory_bytes
         # coqtop writes lia/nia/nra certificate caches into its working directory: give it a
         # private one so it never writes into the user's.
         self._cwd = cwd
         self._extra_args = extra_args
-        self._proc: asyncio.subprocess.Process | None = None
         self._buffer = ""
-        self._killed = False
-        self.in_flight = False
         self.prompt = 0
         self.sentences_sent = 0
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.returncode is None and not self._killed
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
 
     async def start(self, timeout: float) -> None:
         self._proc = await asyncio.create_subprocess_exec(
@@ -171,13 +160,3 @@ class CoqTop:
                     f"coqtop exited with code {code}; last output: {self._buffer[-300:]!r}"
                 )
             self._buffer += chunk.decode(errors="replace")
-
-    def kill(self) -> None:
-        self._killed = True
-        kill_group(self._proc)
-
-    async def close(self) -> None:
-        self.kill()
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                await self._proc.wait()

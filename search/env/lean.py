@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import statistics
+import subprocess
 import textwrap
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from search.config import LeanConfig, ProverLimits, limits_for_lean
@@ -31,13 +34,13 @@ from search.env.lean_protocol import (
     ALLOWED_AXIOMS,
     CommandReply,
     Reply,
-    TacticProgress,
     command_problems,
     parse_axioms,
     tactic_outcome,
 )
 from search.env.lean_repl import LeanRepl, repl_argv
 from search.env.lean_syntax import check_header, check_proof, check_statement, check_tactic
+from search.env.state_tree import StateTree
 from search.types import (
     Failed,
     Goals,
@@ -52,6 +55,28 @@ from search.types import (
     UnsafeInput,
     Verdict,
 )
+
+
+def lean_toolchain(project_dir: Path | None) -> str | None:
+    """The Lean toolchain the project pins (its ``lean-toolchain`` file), else ``lean``'s."""
+    pinned = (project_dir or Path.cwd()) / "lean-toolchain"
+    if pinned.is_file():
+        return pinned.read_text().strip()
+    try:
+        out = subprocess.run(["lean", "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def mathlib_revision(project_dir: Path | None) -> str | None:
+    """The Mathlib commit the project's ``lake-manifest.json`` locks (None without one)."""
+    manifest = (project_dir or Path.cwd()) / "lake-manifest.json"
+    try:
+        packages = json.loads(manifest.read_text()).get("packages", [])
+    except (OSError, ValueError):
+        return None
+    return next((p.get("rev") for p in packages if p.get("name") == "mathlib"), None)
 
 
 def render_proof(tactics: tuple[str, ...]) -> str:
@@ -118,15 +143,6 @@ class _Worker:
         return {"cmd": text} if self.env is None else {"cmd": text, "env": self.env}
 
 
-@dataclass(frozen=True)
-class _StateRecord:
-    """A search state: how to rebuild it (parent and tactic) and its goals."""
-
-    parent: int | None
-    tactic: str | None
-    goals: tuple[str, ...]
-
-
 async def check_whole_proof(
     worker: _Worker, statement: str, name: str, proof: str, timeout: float, allow_native: bool
 ) -> Verdict:
@@ -160,12 +176,14 @@ class LeanSession:
     tactic_timeout_s: float
     worker: _Worker | None = None
     restarts: int = 0
-    replayed: int = 0
     root: ProofState | None = None
-    _states: dict[int, _StateRecord] = field(default_factory=dict)
-    #: Our state key -> the REPL's proofState id in the current process.
-    _ids: dict[int, int] = field(default_factory=dict)
+    #: Search states, with their REPL ``proofState`` ids in the current process.
+    tree: StateTree[int] = field(default_factory=StateTree)
     _verdicts: dict[str, Verdict] = field(default_factory=dict)
+
+    @property
+    def replayed(self) -> int:
+        return self.tree.replayed
 
     @property
     def _limits(self) -> ProverLimits:
@@ -189,10 +207,7 @@ class LeanSession:
         if len(reply.sorries) != 1 or reply.sorries[0].proof_state is None:
             raise ProverCrash(f"the statement opened {len(reply.sorries)} proof states, not 1")
         sorry = reply.sorries[0]
-        goals = (sorry.goal,)
-        self._states[0] = _StateRecord(parent=None, tactic=None, goals=goals)
-        self._ids = {0: sorry.proof_state}
-        self.root = ProofState(key=0, goals=goals)
+        self.root = self.tree.set_root(sorry.proof_state, (sorry.goal,))
 
     async def _restart(self) -> None:
         """Replace a dead or killed process (same header) and reload the theorem."""
@@ -203,19 +218,12 @@ class LeanSession:
         self.worker = await self.environment.new_worker(self.theorem.header)
         await self._load()
 
-    async def _repl_id(self, key: int) -> int:
-        """The REPL's id for state ``key``, replaying its tactics in a new process if needed."""
-        if key in self._ids:
-            return self._ids[key]
-        record = self._states[key]
-        assert record.parent is not None and record.tactic is not None
-        parent_id = await self._repl_id(record.parent)
-        outcome = tactic_outcome(await self._timed(record.tactic, parent_id))
-        self.replayed += 1
-        if not isinstance(outcome, TacticProgress) or outcome.goals != record.goals:
-            raise ProverCrash(f"replay of {record.tactic!r} did not reproduce its state")
-        self._ids[key] = outcome.proof_state
-        return outcome.proof_state
+    async def _step(self, proof_state: int, tactic: str) -> tuple[int, tuple[str, ...]] | Failed:
+        """One tactic from a REPL state: the new state's id and goals, or why it failed."""
+        outcome = tactic_outcome(await self._timed(tactic, proof_state))
+        if isinstance(outcome, Failed):
+            return outcome
+        return outcome.proof_state, outcome.goals
 
     async def _timed(self, tactic: str, proof_state: int) -> Reply:
         started = time.monotonic()
@@ -252,29 +260,22 @@ class LeanSession:
         with self._kill_on_fault():
             await self._ensure_worker()
             try:
-                parent_id = await self._repl_id(state.key)
+                parent_id = await self.tree.handle(state.key, self._step)
             except ProverCrash:
                 # The process died since its last answer: nothing of this step ran yet.
                 await self._restart()
-                parent_id = await self._repl_id(state.key)
-            outcome = tactic_outcome(await self._timed(text, parent_id))
+                parent_id = await self.tree.handle(state.key, self._step)
+            outcome = await self._step(parent_id, text)
         if isinstance(outcome, Failed):
             return outcome
-        key = len(self._states)
+        proof_state, goals = outcome
         # Sent as given; kept dedented, since in a proof block the indentation is syntax.
         tactic_line = textwrap.dedent(text).strip("\n")
-        self._states[key] = _StateRecord(parent=state.key, tactic=tactic_line, goals=outcome.goals)
-        self._ids[key] = outcome.proof_state
-        new_state = ProofState(key=key, goals=outcome.goals)
-        return Proved(new_state) if outcome.completed else Goals(new_state)
+        new_state = self.tree.add(state.key, tactic_line, goals, proof_state)
+        return Goals(new_state) if goals else Proved(new_state)
 
     def proof_of(self, state: ProofState) -> str:
-        tactics: list[str] = []
-        key: int | None = state.key
-        while key is not None and self._states[key].tactic is not None:
-            tactics.append(self._states[key].tactic or "")
-            key = self._states[key].parent
-        return render_proof(tuple(reversed(tactics)))
+        return render_proof(self.tree.path(state.key))
 
     async def run_proof(self, proof: str) -> StepOutcome:
         """The whole-proof check itself (one command costs what a tactic run would), cached
@@ -419,6 +420,13 @@ class LeanEnvironment:
                 raise
             finally:
                 await self._release(worker)
+
+    def describe(self) -> dict[str, str | None]:
+        return {
+            "lean": lean_toolchain(self.config.project_dir),
+            "mathlib": mathlib_revision(self.config.project_dir),
+            "lean_repl_command": self.config.repl_command,
+        }
 
     async def close(self) -> None:
         while self._idle:

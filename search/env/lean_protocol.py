@@ -43,13 +43,8 @@ class Sorry:
     proof_state: int | None
 
 
-@dataclass(frozen=True)
-class CommandReply:
-    """The reply to ``{"cmd": ...}``: the new environment id and what Lean said."""
-
-    env: int
+class _WithMessages:
     messages: tuple[Message, ...]
-    sorries: tuple[Sorry, ...]
 
     @property
     def errors(self) -> list[Message]:
@@ -57,7 +52,16 @@ class CommandReply:
 
 
 @dataclass(frozen=True)
-class TacticReply:
+class CommandReply(_WithMessages):
+    """The reply to ``{"cmd": ...}``: the new environment id and what Lean said."""
+
+    env: int
+    messages: tuple[Message, ...]
+    sorries: tuple[Sorry, ...]
+
+
+@dataclass(frozen=True)
+class TacticReply(_WithMessages):
     """The reply to ``{"tactic": ..., "proofState": n}``."""
 
     proof_state: int
@@ -65,10 +69,6 @@ class TacticReply:
     proof_status: str | None
     messages: tuple[Message, ...]
     sorries: tuple[Sorry, ...]
-
-    @property
-    def errors(self) -> list[Message]:
-        return [m for m in self.messages if m.severity == "error"]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from search.env.lean_protocol import Reply, parse_reply
-from search.env.process import kill_group, memory_limiter
+from search.env.process import ProverProcess, memory_limiter
 from search.types import ProverCrash, ProverTimeout
 
 #: A reply larger than this is a runaway print, not a proof state anyone can use.
@@ -41,7 +41,7 @@ def repl_argv(command: str, project_dir: Path | None) -> list[str]:
     return argv
 
 
-class LeanRepl:
+class LeanRepl(ProverProcess):
     """A Lean REPL process; ``request`` sends one JSON request and returns its parsed reply."""
 
     def __init__(
@@ -51,24 +51,14 @@ class LeanRepl:
         cwd: Path | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
+        super().__init__()
         self._argv = list(argv)
         self._memory_bytes = memory_bytes
         self._cwd = cwd
         self._max_reply_bytes = max_reply_bytes
-        self._proc: asyncio.subprocess.Process | None = None
         self._stderr_task: asyncio.Task[None] | None = None
         self._stderr_tail = ""
-        self._killed = False
-        self.in_flight = False
         self.requests = 0
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.returncode is None and not self._killed
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
 
     async def start(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
@@ -150,13 +140,7 @@ class LeanRepl:
         tail = self._stderr_tail.strip()
         return ProverCrash(reason + (f"; stderr: {tail[-500:]}" if tail else ""))
 
-    def kill(self) -> None:
-        self._killed = True
-        kill_group(self._proc)
-
     async def close(self) -> None:
-        self.kill()
-        if self._proc is not None:
-            await self._proc.wait()
+        await super().close()
         if self._stderr_task is not None:
             self._stderr_task.cancel()

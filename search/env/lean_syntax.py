@@ -154,12 +154,12 @@ def check_header(header: str) -> None:
 def check_statement(statement: str) -> str:
     """Exactly one ``theorem``/``lemma`` declaration ending in ``:= by``; returns its name."""
     code = strip_comments_and_strings(statement).strip()
+    _check_tokens(code, "statement", allow_native=False, banned=PLACEHOLDERS)
     words = tokens(code)
     if len(words) < 2 or words[0] not in ("theorem", "lemma") or not code.startswith(words[0]):
         raise UnsafeInput(
             "a statement must be one 'theorem NAME ... := by' (or 'lemma') declaration"
         )
-    _check_tokens(code, "statement", allow_native=False, banned=PLACEHOLDERS)
     for token in words[2:]:
         if token in DECLARATIONS:
             raise UnsafeInput(f"statement contains a second command ({token!r})")
@@ -168,25 +168,20 @@ def check_statement(statement: str) -> str:
     return words[1]
 
 
+def _check_code(text: str, what: str, limit: int, allow_native: bool) -> str:
+    if not text.strip():
+        raise UnsafeInput(f"empty {what}")
+    if len(text) > limit:
+        raise UnsafeInput(f"{what} longer than {limit} characters")
+    _check_tokens(strip_comments_and_strings(text), what, allow_native, PLACEHOLDERS | DECLARATIONS)
+    return text
+
+
 def check_tactic(tactic: str, allow_native: bool = False) -> str:
     """One tactic (it may span lines) proposed by a model; returns it without trailing blanks."""
-    text = tactic.rstrip()
-    if not text.strip():
-        raise UnsafeInput("empty tactic")
-    if len(text) > MAX_TACTIC_CHARS:
-        raise UnsafeInput(f"tactic longer than {MAX_TACTIC_CHARS} characters")
-    code = strip_comments_and_strings(text)
-    _check_tokens(code, "tactic", allow_native, PLACEHOLDERS | DECLARATIONS)
-    return text
+    return _check_code(tactic.rstrip(), "tactic", MAX_TACTIC_CHARS, allow_native)
 
 
 def check_proof(proof: str, allow_native: bool = False) -> str:
     """A whole tactic proof (the text after ``:= by``); returns it with trailing blanks cut."""
-    text = proof.rstrip()
-    if not text.strip():
-        raise UnsafeInput("empty proof")
-    if len(text) > MAX_PROOF_CHARS:
-        raise UnsafeInput(f"proof longer than {MAX_PROOF_CHARS} characters")
-    code = strip_comments_and_strings(text)
-    _check_tokens(code, "proof", allow_native, PLACEHOLDERS | DECLARATIONS)
-    return text
+    return _check_code(proof.rstrip(), "proof", MAX_PROOF_CHARS, allow_native)

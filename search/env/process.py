@@ -28,3 +28,35 @@ def kill_group(proc: asyncio.subprocess.Process | None) -> None:
     if proc is not None and proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+class ProverProcess:
+    """A prover subprocess we own: liveness, and kill/close of its whole group.
+
+    ``in_flight`` is set while a request waits for its reply; a request cancelled half-way
+    leaves it set, and such a process must not be reused (its next reply would belong to the
+    cancelled request).
+    """
+
+    def __init__(self) -> None:
+        self._proc: asyncio.subprocess.Process | None = None
+        self._killed = False
+        self.in_flight = False
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None and not self._killed
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def kill(self) -> None:
+        self._killed = True
+        kill_group(self._proc)
+
+    async def close(self) -> None:
+        self.kill()
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                await self._proc.wait()

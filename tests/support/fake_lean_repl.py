@@ -45,14 +45,28 @@ def misbehave(request: dict) -> None:
             hoard.append(bytearray(64 << 20))
 
 
+def recorded_reply(recordings: list, history: list[dict], stateless: bool) -> str | None:
+    """The recorded reply to the last request of ``history``: in a recording that starts with
+    the whole history, or (``stateless``) wherever that request was recorded."""
+    request = history[-1]
+    for recording in recordings:
+        if stateless and request in recording.requests:
+            return recording.raw_replies[recording.requests.index(request)]
+        if not stateless and list(recording.requests[: len(history)]) == history:
+            return recording.raw_replies[len(history) - 1]
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recordings", type=Path, required=True)
     parser.add_argument("--only", default=None, help="answer from this recording alone")
+    parser.add_argument(
+        "--stateless", action="store_true",
+        help="answer each request by itself (for benchmarks that repeat one request)",
+    )  # fmt: skip
     args = parser.parse_args()
-    recordings = [
-        r for r in load_recordings(args.recordings) if args.only in (None, r.name)
-    ]
+    recordings = [r for r in load_recordings(args.recordings) if args.only in (None, r.name)]
     history: list[dict] = []
     buffer: list[str] = []
     for line in sys.stdin:
@@ -65,10 +79,8 @@ def main() -> None:
         buffer = []
         misbehave(request)
         history.append(request)
-        matches = [r for r in recordings if list(r.requests[: len(history)]) == history]
-        if matches:
-            reply = matches[0].raw_replies[len(history) - 1]
-        else:
+        reply = recorded_reply(recordings, history, args.stateless)
+        if reply is None:
             reply = json.dumps(
                 {"message": f"fake REPL: no recording continues with {json.dumps(request)}"}
             )
