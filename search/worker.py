@@ -65,7 +65,7 @@ class Worker:
         self.name = name or default_name()
         self.shutdown_grace_s = shutdown_grace_s
         self.progress_interval_s = progress_interval_s
-        self.versions = {**versions(env.prover), "policy": policy.name}
+        self.versions = {**versions(env), "policy": policy.name}
         self.running: dict[str, asyncio.Task] = {}
         self._stopping = asyncio.Event()
 
