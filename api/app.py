@@ -5,27 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from redis.asyncio import BlockingConnectionPool, Redis
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.limits import BodySizeLimit
 from api.routes import evals, health, proofs
 from api.settings import Settings
-from search.queue import JobQueue
+from search.queue import JobQueue, connect
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Blocking pool: past the limit a request waits for a connection (each open event
-        # stream holds one while it waits for events) instead of failing with a 500.
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=settings.redis_connections,
-            timeout=10,
-            decode_responses=True,
-        )
-        redis = Redis.from_pool(pool)
+        # Each open event stream holds a connection while it waits for events.
+        redis = connect(settings.redis_url, max_connections=settings.redis_connections)
         app.state.queue = JobQueue(redis, prefix=settings.prefix, lease_s=settings.lease_s)
         app.state.benchmarks = {}
         app.state.workers_seen = {}
@@ -42,6 +37,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def redis_down(request: Request, exc: Exception) -> JSONResponse:
+        # Retries already rode out a short outage; past that, say so instead of a bare 500.
+        return JSONResponse({"detail": f"the job store (Redis) is unavailable: {exc}"}, 503)
+
     for router in (proofs.router, evals.router, health.router):
         app.include_router(router)
     return app

@@ -43,7 +43,6 @@ import time
 from collections.abc import Sequence
 
 import httpx
-from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
@@ -51,7 +50,7 @@ from search.benchmarks import SPLITS, load_minif2f
 from search.config import ProverLimits, SearchConfig
 from search.env.coq_check import coq_version
 from search.eval import evaluate
-from search.queue import JobQueue
+from search.queue import JobQueue, connect
 from search.queue_jobs import JobSpec
 from search.runner import make_environment, make_policy
 from search.types import ProverKind, Theorem
@@ -167,7 +166,7 @@ async def enqueue_http(client: httpx.AsyncClient, jobs: int, in_flight: int, api
 async def enqueue_direct(redis_url: str, jobs: int) -> dict:
     """``JobQueue.submit`` one job per call, and ``submit_many`` in one batch: jobs per wall
     second and per CPU second of this (client) process."""
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = connect(redis_url)
     queue = JobQueue(redis, prefix="enqueue-benchmark")
     spec = JobSpec(
         theorem=Theorem(name="t", statement="Theorem t : 1 + 1 = 2."), config=SearchConfig()

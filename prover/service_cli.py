@@ -174,12 +174,10 @@ def worker_command(
 async def _serve(
     redis_url, env, policy, concurrency, name, lease_s, max_deliveries, shutdown_grace
 ) -> None:
-    from redis.asyncio import Redis
-
-    from search.queue import JobQueue
+    from search.queue import JobQueue, connect
     from search.worker import Worker
 
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    redis = connect(redis_url)
     queue = JobQueue(redis, lease_s=lease_s, max_deliveries=max_deliveries)
     worker = Worker(queue, env, policy, concurrency, name=name, shutdown_grace_s=shutdown_grace)
     loop = asyncio.get_running_loop()

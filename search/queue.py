@@ -25,8 +25,12 @@ import time
 import uuid
 from collections.abc import Iterable
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from search import queue_scripts
 from search.queue_jobs import Delivery, JobSpec, JobStatus
@@ -41,6 +45,24 @@ LATENCY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 18
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def connect(url: str, max_connections: int | None = None) -> Redis:
+    """A client that rides out a Redis restart: a command that meets a dropped connection is
+    retried on a new one with backoff (0.05 s doubling to 1 s, about 5 s in all) before the
+    error reaches the caller. A retried write may run twice; every script is safe to repeat
+    (a job still gets one result). ``max_connections``: a blocking pool of that size, where a
+    caller waits for a free connection instead of failing."""
+    options = {
+        "decode_responses": True,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+    if max_connections is None:
+        return Redis.from_url(url, **options)
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+                                           **options)  # fmt: skip
+    return Redis.from_pool(pool)
 
 
 class JobQueue:

@@ -16,29 +16,54 @@ import redis
 from service_helpers import API_KEY, LEASE_S, MINIF2F_COQ, child_env, free_port, stop, wait_until
 
 
+class RedisServer:
+    """A ``redis-server`` with append-only persistence in a temporary directory; ``restart``
+    stops it (SIGTERM: the append-only file is flushed) and starts it again on the same port."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary, self.directory, self.port = binary, directory, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.directory), "--appendonly", "yes", "--save", "", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(answers, 10, "redis-server")
+        client.close()
+        return process
+
+    def stop(self) -> None:
+        stop(self.process, signal.SIGTERM)
+
+    def restart(self) -> None:
+        self.stop()
+        self.process = self._start()
+
+
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server not on PATH: apt-get install redis-server")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-         "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    client = redis.Redis(port=port)
+    server = RedisServer(binary, tmp_path)
+    yield server
+    server.stop()
 
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
 
-    wait_until(answers, 10, "redis-server")
-    yield f"redis://127.0.0.1:{port}/0"
-    client.close()
-    stop(process, signal.SIGTERM)
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
 
 
 @pytest.fixture

@@ -78,3 +78,24 @@ def test_sigterm_releases_a_running_job_to_another_worker(api, workers, rdb):
     job = wait_job(api, job_id, 60, finished)
     assert job["status"] == "timeout" and job["worker"] == "b" and job["attempts"] == 2
     wait_until(lambda: rdb.xlen("prover:jobs:coq") == 0, 5, "the stream to empty")
+
+
+def test_results_survive_a_redis_restart_and_workers_reconnect(api, workers, rdb, redis_server):
+    workers("a")
+    wait_registered(rdb, "a")
+    before = post(api, EASY)
+    assert wait_job(api, before, 60, finished)["status"] == "proved"
+    redis_server.restart()  # the append-only file brings everything back
+    assert api.get(f"/v1/proofs/{before}").json()["status"] == "proved"
+    after = post(api, EASY)  # the API reconnects; so does the worker, which proves it
+    job = wait_job(api, after, 60, finished)
+    assert job["status"] == "proved" and job["worker"] == "a"
+    assert results_written(rdb) == Counter({before: 1, after: 1})
+
+
+def test_with_redis_down_the_api_answers_503_with_the_reason(api, redis_server):
+    redis_server.stop()
+    health = api.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    response = api.get("/v1/proofs/anything")
+    assert response.status_code == 503 and "Redis" in response.json()["detail"]

@@ -46,25 +46,35 @@ def test_post_then_a_worker_proves_it_and_get_shows_the_checked_proof(api, worke
     assert 'prover_live_workers{prover="coq"} 1.0' in metrics
 
 
+def read_events(api: httpx.Client, job_id: str, **headers: str) -> list[tuple[str, str, dict]]:
+    """The whole event stream of a job as (event id, type, data), until it ends."""
+    events, event_id, kind = [], None, None
+    with api.stream("GET", f"/v1/proofs/{job_id}/events", headers=headers, timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                event_id = line.removeprefix("id: ")
+            elif line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((event_id, kind, json.loads(line.removeprefix("data: "))))
+    return events
+
+
 def test_events_stream_progress_then_the_result(api, workers, rdb):
     workers("w1")
     wait_registered(rdb, "w1")
     job_id = submit(api, hard(wall_s=3))
-    events = []
-    with api.stream("GET", f"/v1/proofs/{job_id}/events", timeout=60) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line.removeprefix("data: "))))
-    kinds = [kind for kind, _ in events]
+    events = read_events(api, job_id)
+    kinds = [kind for _, kind, _ in events]
     assert kinds[0] == "queued" and kinds[1] == "started" and kinds[-1] == "result", kinds
-    progress = [data for kind, data in events if kind == "progress"]
+    progress = [data for _, kind, data in events if kind == "progress"]
     assert progress and progress[-1]["expansions"] > 0 and progress[-1]["best_depth"] >= 1
     assert [p["elapsed_s"] for p in progress] == sorted(p["elapsed_s"] for p in progress)
-    assert events[-1][1]["status"] == "timeout"
+    assert events[-1][2]["status"] == "timeout"
+    # A client that reconnects with Last-Event-ID gets only what it missed.
+    resumed = read_events(api, job_id, **{"Last-Event-ID": events[1][0]})
+    assert resumed == events[2:]
 
 
 def test_cancel_a_running_job_takes_effect_within_a_second(api, workers, rdb):
