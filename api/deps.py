@@ -47,7 +47,7 @@ async def benchmark_theorems(request: Request, prover: ProverKind) -> list[Theor
     """MiniF2F statements for ``prover`` (every split), loaded once per process."""
     cache: dict[ProverKind, list[Theorem]] = request.app.state.benchmarks
     if prover not in cache:
-        data = request.app.state.settings.data
+        data = request.app.state.settings.data.get(prover)
         try:
             cache[prover] = await asyncio.to_thread(
                 load_minif2f, prover, data, include_unsupported=True

@@ -39,12 +39,19 @@ LEASE_HELP = "Seconds a running job survives without a heartbeat (same on api an
     "--data",
     type=click.Path(path_type=Path),
     default=None,
-    help="Benchmark JSONL or checkout for jobs and evals named by benchmark.",
+    help="MiniF2F-Coq JSONL or checkout for jobs and evals named by benchmark "
+    "(default: the pinned download).",
+)
+@click.option(
+    "--lean-data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The same for Lean (MiniF2F-Lean4 JSONL).",
 )
 @click.option("--max-body-bytes", type=int, default=None, help="Request size limit.")
 @click.option("--lease", "lease_s", type=float, default=15.0, show_default=True, help=LEASE_HELP)
 def api_command(
-    redis_url, host, port, keys_file, insecure_no_auth, data, max_body_bytes, lease_s
+    redis_url, host, port, keys_file, insecure_no_auth, data, lean_data, max_body_bytes, lease_s
 ) -> None:
     """Serve the HTTP API (FastAPI under uvicorn) in front of the Redis queue."""
     import uvicorn
@@ -67,7 +74,11 @@ def api_command(
         key_hashes=key_hashes,
         auth=not insecure_no_auth,
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-        data=data,
+        data={
+            prover: path
+            for prover, path in ((ProverKind.COQ, data), (ProverKind.LEAN, lean_data))
+            if path is not None
+        },
         lease_s=lease_s,
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -23,6 +24,8 @@ router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
 #: How long an idle event stream waits before a keep-alive comment; below redis-py's 5 s
 #: default socket timeout, which a longer blocking read would run into.
 KEEPALIVE_MS = 3_000
+#: Event ids are Redis stream ids: milliseconds-sequence.
+EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
 async def theorem_of(request: Request, body: ProofRequest) -> Theorem:
@@ -115,6 +118,11 @@ async def job_events(
     ``Last-Event-ID``."""
     if await queue.job(job_id) is None:
         raise not_found("job", job_id)
+    if last_event_id is not None and not EVENT_ID.fullmatch(last_event_id):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"Last-Event-ID {last_event_id[:40]!r} is not an event id of this stream",
+        )
 
     async def stream() -> AsyncIterator[str]:
         after = last_event_id or "0"

@@ -75,6 +75,8 @@ def test_events_stream_progress_then_the_result(api, workers, rdb):
     # A client that reconnects with Last-Event-ID gets only what it missed.
     resumed = read_events(api, job_id, **{"Last-Event-ID": events[1][0]})
     assert resumed == events[2:]
+    bad = api.get(f"/v1/proofs/{job_id}/events", headers={"Last-Event-ID": "$"})
+    assert bad.status_code == 422 and "not an event id" in bad.text
 
 
 def test_cancel_a_running_job_takes_effect_within_a_second(api, workers, rdb):
