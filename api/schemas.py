@@ -51,6 +51,15 @@ class JobAccepted(BaseModel):
     events: str
 
 
+class CancelAccepted(BaseModel):
+    """``status`` is the job's status after the request: ``cancelled`` (it had not started),
+    or ``running`` with ``cancel_requested`` (its worker stops it within a second)."""
+
+    id: str
+    status: JobStatus
+    cancel_requested: bool
+
+
 class JobView(BaseModel):
     """A job as clients see it: status, the verified proof, statistics, the config echoed and
     the versions of what ran."""

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from api.auth import require_key
 from api.deps import QueueDep, benchmark_theorems, not_found, require_worker
-from api.schemas import JobAccepted, JobView, ProofRequest
+from api.schemas import CancelAccepted, JobAccepted, JobView, ProofRequest
 from search.benchmarks import BenchmarkError, find_theorem
 from search.env import coq_syntax, lean_syntax
 from search.queue_jobs import TERMINAL, JobSpec, JobStatus
@@ -94,7 +94,7 @@ async def get_job(job_id: str, queue: QueueDep) -> JobView:
 
 
 @router.delete("/{job_id}", dependencies=[Depends(require_key)])
-async def cancel_job(job_id: str, queue: QueueDep) -> dict:
+async def cancel_job(job_id: str, queue: QueueDep) -> CancelAccepted:
     """Cancel: a queued job at once; a running one within about a second (its worker checks
     every ``poll_s``). 409 when the job already has another result."""
     after = await queue.cancel(job_id)
@@ -102,7 +102,9 @@ async def cancel_job(job_id: str, queue: QueueDep) -> dict:
         raise not_found("job", job_id)
     if after in TERMINAL and after != JobStatus.CANCELLED:
         raise HTTPException(status.HTTP_409_CONFLICT, f"job already finished: {after}")
-    return {"id": job_id, "status": after, "cancel_requested": after != JobStatus.CANCELLED}
+    return CancelAccepted(
+        id=job_id, status=JobStatus(after), cancel_requested=after != JobStatus.CANCELLED
+    )
 
 
 @router.get("/{job_id}/events")

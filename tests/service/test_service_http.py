@@ -26,6 +26,8 @@ def test_mutating_routes_need_a_valid_key_reads_do_not(api):
         assert client.post("/v1/evals", json={"split": "test"}).status_code == 401
         assert client.get("/v1/proofs/unknown").status_code == 404  # reads are open
         assert client.get("/healthz").json()["status"] == "ok"
+        schema = client.get("/openapi.json").json()
+        assert {"/v1/proofs", "/v1/proofs/{job_id}/events", "/v1/evals"} <= set(schema["paths"])
 
 
 def test_oversized_bodies_are_refused_before_parsing(api):
