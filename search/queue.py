@@ -88,6 +88,7 @@ class JobQueue:
         self.lease_ms = int(lease_s * 1000)
         self.poll_s = poll_s
         self.max_deliveries = max_deliveries
+        self._claim_cursor: dict[str, str] = {}
         self._scripts = {
             name: redis.register_script(getattr(queue_scripts, name))
             for name in ("SUBMIT", "START", "FINISH", "HEARTBEAT", "CANCEL", "RELEASE")
@@ -229,9 +230,17 @@ class JobQueue:
         """Up to ``count`` jobs: first entries whose worker died (lease expired), then new ones,
         waiting up to ``block_ms`` for those (0: not at all)."""
         stream = self.stream(prover)
-        _, claimed, _ = await self.redis.xautoclaim(
-            stream, GROUP, consumer, min_idle_time=self.lease_ms, start_id="0-0", count=count
+        # XAUTOCLAIM looks at no more than 10 * count pending entries a call: go on from where
+        # the last call stopped, so stale entries deep in a long pending list are reached too.
+        cursor, claimed, _ = await self.redis.xautoclaim(
+            stream,
+            GROUP,
+            consumer,
+            min_idle_time=self.lease_ms,
+            start_id=self._claim_cursor.get(prover, "0-0"),
+            count=count,
         )
+        self._claim_cursor[prover] = cursor
         deliveries = [await self._delivery(stream, eid, f) for eid, f in claimed if f]
         if deliveries:
             return deliveries

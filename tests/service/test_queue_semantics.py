@@ -66,3 +66,13 @@ async def test_a_redelivered_finished_job_is_not_run_again(queue):
     # Even if the same entry were handed out again, start refuses to run a finished job.
     assert await queue.start("coq", delivery, "b") is None
     assert (await queue.job(job_id))["attempts"] == "1"
+
+
+async def test_reclaiming_reaches_every_stale_entry_of_a_long_pending_list(queue):
+    job_ids = set(await queue.submit_many([SPEC] * 25))
+    assert len(await queue.take("coq", "a", 25, block_ms=100)) == 25
+    await asyncio.sleep(0.7)  # 'a' died holding all of them
+    # One at a time, as a worker with one free slot asks; each call scans only a few entries.
+    reclaimed = [d for _ in range(40) for d in await queue.take("coq", "b", 1, block_ms=0)]
+    assert {d.job_id for d in reclaimed} == job_ids and len(reclaimed) == 25
+    assert all(d.deliveries == 2 for d in reclaimed)
