@@ -9,12 +9,14 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
 from prover.cli import main
-from tests.conftest import REPO
+
+REPO = Path(__file__).resolve().parent.parent
 
 COMPOSE = shutil.which("docker-compose")
 pytestmark = pytest.mark.skipif(
