@@ -92,4 +92,3 @@ def mean_pass_at_k(rows: list[dict]) -> dict[int, float] | None:
         return None
     ks = set.intersection(*(set(curve) for curve in curves))
     return {int(k): sum(c[k] for c in curves) / len(curves) for k in sorted(ks, key=int)}
-
