@@ -14,6 +14,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from prover.commands import register_model_commands
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import ProverLimits, Scoring, SearchConfig, Strategy
 from search.env.coq_syntax import check_header, check_statement
@@ -36,6 +37,10 @@ def search_options(command):
                      help="best-first: proof-tree search; pass-at-n: N whole proofs, verified."),
         click.option("--policy", type=click.Choice(POLICIES), default="automation",
                      show_default=True, help="Who proposes tactics (automation: model-free)."),
+        click.option("--model", default=None,
+                     help="openai: the served model name; transformers: the model directory."),
+        click.option("--policy-url", default=None,
+                     help="openai: the server's base URL (default http://127.0.0.1:8000/v1)."),
         click.option("--n", "n", type=int, default=defaults.n, show_default=True,
                      help="pass-at-n: number of whole proofs to sample."),
         click.option("--tactics-per-expansion", type=int,
@@ -104,6 +109,14 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     )
 
 
+def policy_from(options: dict[str, Any], prover: ProverKind):
+    """The policy the options name; a missing or unloadable model exits with the reason."""
+    try:
+        return make_policy(options["policy"], prover, options["model"], options["policy_url"])
+    except (ValueError, RuntimeError) as exc:
+        fail(str(exc))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """dcoprover: proof search against Coq (and Lean 4) with a policy model.
@@ -111,6 +124,8 @@ def main() -> None:
     \b
     prove   search for a proof of one theorem (given inline or by benchmark name)
     eval    run the search over a benchmark split, resumable, with a summary table
+    serve-policy  serve a policy model (vLLM, or transformers on CPU/GPU) over the OpenAI API
+    tiny-model    build a small random model directory for tests and demos
     """
 
 
@@ -158,9 +173,7 @@ async def _prove_one(theorem, config, limits, options) -> SearchResult:
     except (NotImplementedError, FileNotFoundError) as exc:
         fail(str(exc))
     try:
-        return await run_search(
-            theorem, env, make_policy(options["policy"], theorem.prover), config
-        )
+        return await run_search(theorem, env, policy_from(options, theorem.prover), config)
     finally:
         await env.close()
 
@@ -201,13 +214,15 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
         env = make_environment(prover, limits, hammer=options["hammer"])
     except (NotImplementedError, FileNotFoundError) as exc:
         fail(str(exc))
-    policy = make_policy(options["policy"], prover)
+    policy = policy_from(options, prover)
     summary = asyncio.run(
         evaluate(theorems, env, policy, config, out, concurrency or limits.pool_size)
     )
     summary.print()
     sys.exit(0)
 
+
+register_model_commands(main)
 
 if __name__ == "__main__":
     main()

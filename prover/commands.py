@@ -1,0 +1,153 @@
+"""The model commands of the ``prover`` CLI: serving a policy and building a tiny model.
+
+Registered on the main group by ``prover.cli``. The heavy imports (torch, transformers,
+FastAPI) happen inside the commands, so ``prover prove`` starts fast and works without them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from prover.config import BatchingConfig, TransformersBackendConfig
+
+
+def _bad(exc: ValidationError) -> click.BadParameter:
+    first = exc.errors()[0]
+    return click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+@click.command(name="serve-policy")
+@click.option(
+    "--backend",
+    type=click.Choice(["vllm", "transformers"]),
+    default="transformers",
+    show_default=True,
+    help="vllm: run `vllm serve` (GPU); transformers: this package's server.",
+)
+@click.option("--model", required=True, help="Model directory or hub id.")
+@click.option("--served-model-name", default=None, help="Name clients ask for (default: --model).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--max-model-len", type=int, default=None, help="vllm: context length.")
+@click.option("--gpu-memory-utilization", type=float, default=0.9, show_default=True, help="vllm.")
+@click.option("--device", default="auto", show_default=True, help="transformers: cpu, cuda, ...")
+@click.option("--dtype", default="auto", show_default=True)
+@click.option(
+    "--max-batch-rows",
+    type=int,
+    default=BatchingConfig().max_batch_rows,
+    show_default=True,
+    help="transformers: sequences decoded together.",
+)
+@click.option(
+    "--max-wait-ms",
+    type=float,
+    default=BatchingConfig().max_wait_ms,
+    show_default=True,
+    help="transformers: how long a request waits for a batch.",
+)
+@click.option(
+    "--max-prompt-tokens",
+    type=int,
+    default=TransformersBackendConfig.model_fields["max_prompt_tokens"].default,
+    show_default=True,
+    help="transformers: longer prompts are rejected (400).",
+)
+@click.argument("vllm_args", nargs=-1, type=click.UNPROCESSED)
+def serve_policy(
+    backend,
+    model,
+    served_model_name,
+    host,
+    port,
+    max_model_len,
+    gpu_memory_utilization,
+    device,
+    dtype,
+    max_batch_rows,
+    max_wait_ms,
+    max_prompt_tokens,
+    vllm_args,
+) -> None:
+    """Serve a policy model over the OpenAI-compatible API (/v1/completions, /v1/models).
+
+    Arguments after `--` go to `vllm serve` unchanged.
+    """
+    from prover.vllm_server import VllmMissing, VllmServeConfig, run_vllm
+
+    try:
+        if backend == "vllm":
+            config = VllmServeConfig(
+                model=model,
+                served_model_name=served_model_name,
+                host=host,
+                port=port,
+                max_model_len=max_model_len,
+                dtype=dtype,
+                gpu_memory_utilization=gpu_memory_utilization,
+                extra_args=tuple(vllm_args),
+            )
+            raise SystemExit(run_vllm(config))
+        engine_config = TransformersBackendConfig(
+            model=model,
+            device=device,
+            dtype=dtype,
+            max_prompt_tokens=max_prompt_tokens,
+            batching=BatchingConfig(max_batch_rows=max_batch_rows, max_wait_ms=max_wait_ms),
+        )
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    except VllmMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    if vllm_args:
+        raise click.BadParameter("extra arguments are for --backend vllm only")
+    _serve_transformers(engine_config, served_model_name or model, host, port)
+
+
+def _serve_transformers(config: TransformersBackendConfig, name: str, host: str, port: int):
+    import uvicorn
+
+    from prover.hf_backend import ModelLoadError, TransformersEngine
+    from prover.serve import create_app
+
+    try:
+        engine = TransformersEngine.load(config)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"serving {name!r} on http://{host}:{port}/v1 ({engine.sampler.device})", err=True)
+    uvicorn.run(create_app(engine, name), host=host, port=port, log_level="warning")
+
+
+@click.command(name="tiny-model")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--architecture", type=click.Choice(["llama", "qwen2"]), default="llama", show_default=True
+)
+@click.option("--hidden-size", type=int, default=64, show_default=True)
+@click.option("--layers", type=int, default=2, show_default=True)
+@click.option("--heads", type=int, default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
+    """Build a small random-weight model and byte-level tokenizer in OUT_DIR (no download)."""
+    from prover.tiny_model import build_tiny_model
+
+    try:
+        path = build_tiny_model(
+            out_dir,
+            architecture=architecture,
+            hidden_size=hidden_size,
+            num_layers=layers,
+            num_heads=heads,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(str(path))
+
+
+def register_model_commands(group: click.Group) -> None:
+    for command in (serve_policy, tiny_model):
+        group.add_command(command)
