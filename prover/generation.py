@@ -184,7 +184,8 @@ class BatchSampler:
         logprobs = torch.log_softmax(logits, dim=-1)
         greedy = temperature.squeeze(1) == 0
         probs = torch.softmax(logits / temperature.clamp(min=1e-6), dim=-1)
-        probs = _top_p_filter(probs, top_p)
+        if bool((top_p < 1).any()):
+            probs = _top_p_filter(probs, top_p)
         race = torch.empty_like(probs).exponential_()
         for i, row_index in enumerate(active):
             generator = rows[row_index].generator
@@ -222,12 +223,16 @@ class BatchSampler:
         if spec.top_logprobs:
             sample.top_logprobs.append(top)
         ended = token in self.eos_ids
-        text_ids = sample.token_ids[:-1] if ended else sample.token_ids
-        sample.text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
-        cut = min((sample.text.find(s) for s in spec.stop if s in sample.text), default=-1)
-        if cut >= 0:
-            sample.text = sample.text[:cut]
+        full = len(sample.token_ids) >= spec.max_tokens
+        cut = -1
+        if spec.stop or ended or full:
+            # Decoding is per row and per step only where stop strings must be watched for.
+            text_ids = sample.token_ids[:-1] if ended else sample.token_ids
+            sample.text = self.tokenizer.decode(text_ids, skip_special_tokens=True)
+            cut = min((sample.text.find(s) for s in spec.stop if s in sample.text), default=-1)
+            if cut >= 0:
+                sample.text = sample.text[:cut]
         if ended or cut >= 0:
             sample.finish_reason = "stop"
             return True
-        return len(sample.token_ids) >= spec.max_tokens
+        return full
