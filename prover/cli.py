@@ -126,6 +126,7 @@ def main() -> None:
     eval    run the search over a benchmark split, resumable, with a summary table
     serve-policy  serve a policy model (vLLM, or transformers on CPU/GPU) over the OpenAI API
     tiny-model    build a small random model directory for tests and demos
+    train         fine-tune a policy with CE or DCO on traced tactics or whole proofs
     """
 
 

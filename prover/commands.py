@@ -148,6 +148,88 @@ def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
     click.echo(str(path))
 
 
+@click.command()
+@click.option(
+    "--data",
+    "data_paths",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    required=True,
+    help="LeanDojo JSON, (state, tactic) JSONL or proof JSONL; repeatable.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
+    default="dco-step",
+    show_default=True,
+)
+@click.option(
+    "--n",
+    "n",
+    type=float,
+    default=8.0,
+    show_default=True,
+    help="DCO's N (default N_eff of dco-step).",
+)
+@click.option("--base-model", required=True, help="Model directory (or hub id) to fine-tune.")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--steps", type=int, default=1000, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--grad-accum", type=int, default=1, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True)
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="DCO: drop examples whose weight F is below this.",
+)
+@click.option(
+    "--reduction",
+    type=click.Choice(["sum", "mean"]),
+    default="mean",
+    show_default=True,
+    help="Tokens of one example: summed, or averaged.",
+)
+@click.option("--max-length", type=int, default=1024, show_default=True)
+@click.option(
+    "--prover",
+    type=click.Choice(["coq", "lean"]),
+    default="lean",
+    show_default=True,
+    help="Language of proof JSONL rows that do not say.",
+)
+@click.option("--tactic-template", default="tactic-state-v1", show_default=True)
+@click.option("--proof-template", default="proof-deepseek-v1", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(data_paths, base_model, out, prover, **options) -> None:
+    """Fine-tune a policy with CE or DCO; the result loads in `serve-policy` and `vllm serve`."""
+    from prover.data import DataError, load_examples
+    from prover.prompts import proof_template, tactic_template
+    from prover.train import TrainConfig
+    from prover.train import train as run_training
+    from search.types import ProverKind
+
+    try:
+        config = TrainConfig(**options)
+        tactic, proof = (
+            tactic_template(config.tactic_template),
+            proof_template(config.proof_template),
+        )
+        examples = [
+            e for path in data_paths for e in load_examples(path, tactic, proof, ProverKind(prover))
+        ]
+        summary = run_training(config, examples, base_model, out)
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    except (DataError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"trained on {summary['examples']} examples ({summary['skipped']} too long), "
+        f"final loss {summary['train_loss']:.4f}; model in {out}"
+    )
+
+
 def register_model_commands(group: click.Group) -> None:
-    for command in (serve_policy, tiny_model):
+    for command in (serve_policy, tiny_model, train):
         group.add_command(command)

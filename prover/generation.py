@@ -148,7 +148,9 @@ class BatchSampler:
         ).unsqueeze(1)
         top_p = torch.tensor([row.request_spec.top_p for row in rows], device=self.device)
         active = list(range(len(rows)))
-        output = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions)
+        output = self.model(
+            input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True
+        )
         cache = output.past_key_values
         while True:
             logits = output.logits[:, -1, :].float()
@@ -170,6 +172,7 @@ class BatchSampler:
                 attention_mask=attention,
                 position_ids=positions,
                 past_key_values=cache,
+                use_cache=True,
             )
 
     def _pick(
