@@ -127,6 +127,7 @@ def main() -> None:
     serve-policy  serve a policy model (vLLM, or transformers on CPU/GPU) over the OpenAI API
     tiny-model    build a small random model directory for tests and demos
     train         fine-tune a policy with CE or DCO on traced tactics or whole proofs
+    iterate       expert iteration: search, keep verified proofs, retrain, repeat
     """
 
 

@@ -230,6 +230,112 @@ def train(data_paths, base_model, out, prover, **options) -> None:
     )
 
 
+@click.command()
+@click.option("--base-model", required=True, help="The round-1 policy (a model directory).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Rounds, verified steps and each round's model go here.",
+)
+@click.option("--rounds", type=int, default=3, show_default=True)
+@click.option("--prover", type=click.Choice(["coq"]), default="coq", show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="MiniF2F JSONL or checkout (default: download, pinned).",
+)
+@click.option("--split", type=click.Choice(["test", "valid"]), default="valid", show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first K theorems.")
+@click.option(
+    "--seed-data",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="(state, tactic) data trained on from round 1 (LeanDojo JSON or JSONL).",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
+    default="dco-step",
+    show_default=True,
+)
+@click.option("--n", "n", type=float, default=8.0, show_default=True)
+@click.option("--steps", type=int, default=200, show_default=True, help="Training steps a round.")
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True)
+@click.option("--tactics-per-expansion", type=int, default=8, show_default=True)
+@click.option("--max-expansions", type=int, default=50, show_default=True)
+@click.option("--timeout", "wall_timeout_s", type=float, default=60.0, show_default=True)
+@click.option("--concurrency", type=int, default=2, show_default=True)
+def iterate(
+    base_model,
+    out,
+    rounds,
+    prover,
+    data,
+    split,
+    limit,
+    seed_data,
+    tactics_per_expansion,
+    max_expansions,
+    wall_timeout_s,
+    concurrency,
+    **train_options,
+) -> None:
+    """Expert iteration: search with the policy, keep verified proofs, retrain, repeat."""
+    import asyncio
+
+    from prover.data import DataError, load_examples
+    from prover.iterate import iterate as run_rounds
+    from prover.prompts import proof_template, tactic_template
+    from prover.train import TrainConfig
+    from search.benchmarks import BenchmarkError, load_minif2f
+    from search.config import SearchConfig
+    from search.runner import make_environment
+    from search.types import ProverKind
+
+    try:
+        config = TrainConfig(**train_options)
+        search = SearchConfig(
+            tactics_per_expansion=tactics_per_expansion,
+            max_expansions=max_expansions,
+            wall_timeout_s=wall_timeout_s,
+        )
+        theorems = load_minif2f(ProverKind(prover), data, split)[:limit]
+        tactic, proof = (
+            tactic_template(config.tactic_template),
+            proof_template(config.proof_template),
+        )
+        seed = [
+            e for path in seed_data for e in load_examples(path, tactic, proof, ProverKind(prover))
+        ]
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    except (BenchmarkError, DataError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def rounds_with_env():
+        env = make_environment(ProverKind(prover))
+        try:
+            return await run_rounds(
+                theorems, env, base_model, out, rounds, config, search, concurrency, seed
+            )
+        finally:
+            await env.close()
+
+    try:
+        reports = asyncio.run(rounds_with_env())
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for report in reports:
+        click.echo(
+            f"round {report.round}: solved {report.proved}/{report.theorems} "
+            f"({report.solve_rate:.1%}), +{report.new_steps} verified steps "
+            f"({report.total_steps} in all), policy {report.model}"
+        )
+
+
 def register_model_commands(group: click.Group) -> None:
-    for command in (serve_policy, tiny_model, train):
+    for command in (serve_policy, tiny_model, train, iterate):
         group.add_command(command)

@@ -103,7 +103,7 @@ class DCOTrainer(Trainer):
         # Our losses are means per micro-batch: let Trainer divide by the accumulation steps.
         self.model_accepts_loss_kwargs = False
         self.train_config = train_config
-        self._sums = {"weight": 0.0, "pool": 0, "kept": 0}
+        self._sums = {"weight": 0.0, "pool": 0, "kept": 0, "dropped": 0}
 
     def _select(self, model, inputs: dict) -> dict:
         """The rows of the pool this step trains on (all of them for CE)."""
@@ -121,6 +121,7 @@ class DCOTrainer(Trainer):
         limit = len(weights) if config.loss is LossKind.DCO_TRAJECTORY else config.batch_size
         keep = keep_informative(weights, limit, config.threshold)
         self._sums["pool"] += len(weights)
+        self._sums["dropped"] += int((weights < config.threshold).sum())
         self._sums["kept"] += len(keep)
         self._sums["weight"] += float(weights[keep].sum())
         return {key: value[keep.to(value.device)] for key, value in inputs.items()}
@@ -147,8 +148,8 @@ class DCOTrainer(Trainer):
         sums = self._sums
         if "loss" in logs and sums["pool"]:
             logs["mean_weight"] = sums["weight"] / max(1, sums["kept"])
-            logs["dropped_fraction"] = 1 - sums["kept"] / sums["pool"]
-            self._sums = {"weight": 0.0, "pool": 0, "kept": 0}
+            logs["dropped_fraction"] = sums["dropped"] / sums["pool"]
+            self._sums = {"weight": 0.0, "pool": 0, "kept": 0, "dropped": 0}
         super().log(logs, *args, **kwargs)
 
 
