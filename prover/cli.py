@@ -128,6 +128,7 @@ def main() -> None:
     tiny-model    build a small random model directory for tests and demos
     train         fine-tune a policy with CE or DCO on traced tactics or whole proofs
     iterate       expert iteration: search, keep verified proofs, retrain, repeat
+    trace         trace Coq's standard-library proofs into (goal, tactic) training pairs
     """
 
 

@@ -64,3 +64,49 @@ async def test_a_round_searches_records_and_retrains(tmp_path, coq_env):
     assert [row["round"] for row in rows] == [1, 2]
     assert all(0.0 <= row["solve_rate"] <= 1.0 for row in rows)
     assert (tmp_path / "run" / DATA_NAME).exists()
+
+
+def test_trace_coq_stdlib_gives_pairs_train_reads(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from prover.data import load_pairs
+    from prover.prompts import tactic_template
+
+    out = tmp_path / "bool.jsonl"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prover.cli",
+            "trace",
+            "--prover",
+            "coq",
+            "--out",
+            str(out),
+            "--file",
+            "Bool/Bool.v",
+            "--limit",
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "of 12 lemmas" in done.stdout
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) >= 10
+    assert all(
+        r["state"] and r["tactic"].endswith(".") and r["theorem"].startswith("Bool/Bool.v:")
+        for r in rows
+    )
+    assert rows[0] == {
+        "state": "============================\n  true <> false",
+        "tactic": "discriminate.",
+        "theorem": "Bool/Bool.v:diff_true_false",
+    }
+    examples = load_pairs(out, tactic_template("tactic-state-v1"))
+    assert len(examples) == len(rows)
