@@ -114,22 +114,21 @@ PROOF_TEMPLATES: dict[str, ProofTemplate] = {
 }
 
 
-def tactic_template(template_id: str) -> TacticTemplate:
+def _lookup(registry: dict, kind: str, template_id: str):
     try:
-        return TACTIC_TEMPLATES[template_id]
+        return registry[template_id]
     except KeyError:
         raise ValueError(
-            f"unknown tactic template {template_id!r}; available: {', '.join(TACTIC_TEMPLATES)}"
+            f"unknown {kind} template {template_id!r}; available: {', '.join(registry)}"
         ) from None
+
+
+def tactic_template(template_id: str) -> TacticTemplate:
+    return _lookup(TACTIC_TEMPLATES, "tactic", template_id)
 
 
 def proof_template(template_id: str) -> ProofTemplate:
-    try:
-        return PROOF_TEMPLATES[template_id]
-    except KeyError:
-        raise ValueError(
-            f"unknown proof template {template_id!r}; available: {', '.join(PROOF_TEMPLATES)}"
-        ) from None
+    return _lookup(PROOF_TEMPLATES, "proof", template_id)
 
 
 def _check_size(text: str, what: str, max_chars: int) -> str:

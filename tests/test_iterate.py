@@ -10,10 +10,10 @@ from prover.automation import AutomationPolicy
 from prover.data import Example
 from prover.iterate import DATA_NAME, ROUNDS_NAME, iterate, search_all, verified_steps
 from prover.tiny_model import build_tiny_model
-from prover.train import TrainConfig
 from search.config import SearchConfig
 from search.env.coq_syntax import split_sentences
 from search.types import ProverKind, Theorem
+from tests.policy_helpers import prover_cli, tiny_train_config
 
 pytestmark = pytest.mark.coq
 
@@ -40,15 +40,7 @@ async def test_verified_steps_follow_the_proof_path(coq_env):
 
 async def test_a_round_searches_records_and_retrains(tmp_path, coq_env):
     base = build_tiny_model(tmp_path / "base")
-    config = TrainConfig(
-        loss="dco-step",
-        n=4,
-        steps=2,
-        batch_size=2,
-        max_length=128,
-        learning_rate=1e-3,
-        save_steps=1000,
-    )
+    config = tiny_train_config(loss="dco-step")
     seed = [Example("n : nat\n============================\n n + 0 = n:::", "lia.")] * 4
     search = SearchConfig(max_expansions=2, tactics_per_expansion=4, wall_timeout_s=30)
     reports = await iterate(
@@ -67,33 +59,12 @@ async def test_a_round_searches_records_and_retrains(tmp_path, coq_env):
 
 
 def test_trace_coq_stdlib_gives_pairs_train_reads(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     from prover.data import load_pairs
     from prover.prompts import tactic_template
 
     out = tmp_path / "bool.jsonl"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "trace",
-            "--prover",
-            "coq",
-            "--out",
-            str(out),
-            "--file",
-            "Bool/Bool.v",
-            "--limit",
-            "12",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    done = prover_cli(
+        "trace", "--prover", "coq", "--out", str(out), "--file", "Bool/Bool.v", "--limit", "12"
     )
     assert done.returncode == 0, done.stderr
     assert "of 12 lemmas" in done.stdout

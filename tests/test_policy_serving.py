@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 
 import openai
@@ -33,7 +29,7 @@ from prover.prompts import tactic_template
 from prover.tiny_model import build_tiny_model
 from search.runner import make_policy
 from search.types import ProofState, ProverKind, Theorem
-from tests.policy_helpers import running_server
+from tests.policy_helpers import free_port, prover_cli, running_server, served_by_cli
 
 THEOREM = Theorem(name="t", header="Require Import Arith.", statement="Theorem t : 1 + 1 = 2.")
 STATE = ProofState(key=1, goals=("============================\n 1 + 1 = 2",))
@@ -153,10 +149,7 @@ async def test_in_process_transformers_policy(tiny_dir):
 
 
 async def test_server_down_is_a_clear_error():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    completer = client_for(f"http://127.0.0.1:{port}/v1", max_retries=1)
+    completer = client_for(f"http://127.0.0.1:{free_port()}/v1", max_retries=1)
     started = time.monotonic()
     with pytest.raises(PolicyError, match=r"cannot reach the policy server .*serve-policy"):
         await completer.complete("goal:::", 2, SAMPLING, ())
@@ -222,64 +215,11 @@ def test_in_process_errors_name_the_problem(tmp_path, tiny_dir):
 def test_cli_builds_a_tiny_model_and_serves_it(tmp_path):
     """`prover tiny-model` then `prover serve-policy` as a user runs them: real processes."""
     model_dir = tmp_path / "m"
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "tiny-model",
-            str(model_dir),
-            "--architecture",
-            "qwen2",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    built = prover_cli("tiny-model", str(model_dir), "--architecture", "qwen2")
     assert built.returncode == 0, built.stderr
     assert AutoModelForCausalLM.from_pretrained(model_dir).config.model_type == "qwen2"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "serve-policy",
-            "--backend",
-            "transformers",
-            "--model",
-            str(model_dir),
-            "--served-model-name",
-            "cli-tiny",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        completer = client_for(f"http://127.0.0.1:{port}/v1", model="cli-tiny", max_retries=0)
-        for _ in range(240):
-            try:
-                asyncio.run(completer.check())
-                break
-            except PolicyError:
-                assert server.poll() is None, server.stderr.read()
-                time.sleep(0.25)
-        completions = asyncio.run(
-            client_for(f"http://127.0.0.1:{port}/v1", model="cli-tiny").complete(
-                "goal:::", 3, SAMPLING, ()
-            )
-        )
-        assert len(completions) == 3
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served_by_cli("--backend", "transformers", "--model", str(model_dir), name="cli") as url:
+        assert len(asyncio.run(client_for(url, "cli").complete("goal:::", 3, SAMPLING, ()))) == 3
 
 
 @pytest.mark.vllm
@@ -287,41 +227,18 @@ def test_cli_builds_a_tiny_model_and_serves_it(tmp_path):
 def test_live_vllm_serves_the_tiny_model(tmp_path):
     """Against the real `vllm serve` (only where vLLM and a GPU are installed)."""
     model_dir = build_tiny_model(tmp_path / "m")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "serve-policy",
-            "--backend",
-            "vllm",
-            "--model",
-            str(model_dir),
-            "--served-model-name",
-            "tiny",
-            "--port",
-            str(port),
-            "--max-model-len",
-            "512",
-        ]
-    )
-    try:
-        completer = client_for(f"http://127.0.0.1:{port}/v1", max_retries=0)
-        for _ in range(600):
-            try:
-                asyncio.run(completer.check())
-                break
-            except PolicyError:
-                assert server.poll() is None
-                time.sleep(0.5)
-        completions = asyncio.run(completer.complete("goal:::", 4, SAMPLING, ()))
+    with served_by_cli(
+        "--backend",
+        "vllm",
+        "--model",
+        str(model_dir),
+        "--max-model-len",
+        "512",
+        name="tiny",
+        wait_s=600,
+    ) as url:
+        completions = asyncio.run(client_for(url).complete("goal:::", 4, SAMPLING, ()))
         assert len(completions) == 4 and all(c.token_logprobs for c in completions)
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def test_vllm_command_line_and_missing_vllm(monkeypatch):

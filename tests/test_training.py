@@ -4,9 +4,6 @@ checkpoints load in the transformers policy backend."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,9 +12,10 @@ from prover.data import IGNORE, DataError, Example, encode, load_examples
 from prover.hf_backend import load_model
 from prover.prompts import proof_template, tactic_template
 from prover.tiny_model import build_tiny_model
-from prover.train import LOG_NAME, RECIPE_NAME, LossKind, TrainConfig, train
+from prover.train import LOG_NAME, RECIPE_NAME, LossKind, train
 from search.runner import make_policy
 from search.types import ProofState, ProverKind, Theorem
+from tests.policy_helpers import prover_cli, tiny_train_config
 
 TACTIC = tactic_template("tactic-state-v1")
 PROOF = proof_template("proof-deepseek-v1")
@@ -127,16 +125,7 @@ def target_logprob(model_dir, example: Example) -> float:
 @pytest.mark.parametrize("loss", list(LossKind))
 async def test_each_loss_trains_and_the_checkpoint_serves(tmp_path, tiny_dir, loss):
     examples = [Example(f"⊢ {i} + 0 = {i}:::", "simp", group=f"p{i // 2}") for i in range(12)]
-    config = TrainConfig(
-        loss=loss,
-        n=4,
-        batch_size=4,
-        steps=8,
-        learning_rate=3e-3,
-        warmup_ratio=0.0,
-        max_length=64,
-        save_steps=1000,
-    )
+    config = tiny_train_config(loss=loss, batch_size=4, steps=8, learning_rate=3e-3, max_length=64)
     before = target_logprob(tiny_dir, examples[0])
     summary = train(config, examples, str(tiny_dir), tmp_path / "out")
     assert summary["examples"] == 12 and summary["skipped"] == 0
@@ -160,16 +149,7 @@ def test_confidence_filter_drops_covered_examples_and_refills(tmp_path, tiny_dir
     # is dropped; "simp" targets have p ~ 1e-7 (weight ~1) and are kept.
     covered = [Example(f"⊢ {i} = {i}:::", "") for i in range(16)]
     hard = [Example(f"⊢ {i} + 0 = {i}:::", "simp simp") for i in range(16)]
-    config = TrainConfig(
-        loss="dco",
-        n=4096,
-        batch_size=2,
-        pool_factor=4,
-        steps=4,
-        learning_rate=1e-4,
-        max_length=64,
-        save_steps=1000,
-    )
+    config = tiny_train_config(loss="dco", n=4096, pool_factor=4, learning_rate=1e-4, max_length=64)
     train(config, covered + hard, str(tiny_dir), tmp_path / "out")
     records = [json.loads(line) for line in (tmp_path / "out" / LOG_NAME).read_text().splitlines()]
     dropped = [r["dropped_fraction"] for r in records if "dropped_fraction" in r]
@@ -180,54 +160,35 @@ def test_confidence_filter_drops_covered_examples_and_refills(tmp_path, tiny_dir
 def test_train_command(tmp_path, tiny_dir):
     data = tmp_path / "train.json"
     data.write_text(json.dumps(LEANDOJO))
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "train",
-            "--data",
-            str(data),
-            "--loss",
-            "dco-step",
-            "--n",
-            "8",
-            "--base-model",
-            str(tiny_dir),
-            "--out",
-            str(tmp_path / "out"),
-            "--steps",
-            "3",
-            "--batch-size",
-            "2",
-            "--lr",
-            "1e-3",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    done = prover_cli(
+        "train",
+        "--data",
+        str(data),
+        "--loss",
+        "dco-step",
+        "--n",
+        "8",
+        "--base-model",
+        str(tiny_dir),
+        "--out",
+        str(tmp_path / "out"),
+        "--steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--lr",
+        "1e-3",
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "trained on 3 examples (0 too long)" in done.stdout
     assert (tmp_path / "out" / "model.safetensors").exists()
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "prover.cli",
-            "train",
-            "--data",
-            str(tmp_path / "none.jsonl"),
-            "--base-model",
-            str(tiny_dir),
-            "--out",
-            str(tmp_path / "o2"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+    bad = prover_cli(
+        "train",
+        "--data",
+        str(tmp_path / "none.jsonl"),
+        "--base-model",
+        str(tiny_dir),
+        "--out",
+        str(tmp_path / "o2"),
     )
     assert bad.returncode != 0 and "no such file" in bad.stderr
