@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from prover.commands import register_model_commands
+from prover.model_policy import PolicyError
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import ProverLimits, Scoring, SearchConfig, Strategy
 from search.env.coq_syntax import check_header, check_statement
@@ -117,6 +118,17 @@ def policy_from(options: dict[str, Any], prover: ProverKind):
         fail(str(exc))
 
 
+async def policy_ready(policy) -> None:
+    """Exit with the reason now, not once per theorem, if a model server is down or does not
+    serve the model (the model-free policy has nothing to check)."""
+    check = getattr(policy, "check", None)
+    if check is not None:
+        try:
+            await check()
+        except PolicyError as exc:
+            fail(str(exc))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """dcoprover: proof search against Coq (and Lean 4) with a policy model.
@@ -176,7 +188,9 @@ async def _prove_one(theorem, config, limits, options) -> SearchResult:
     except (NotImplementedError, FileNotFoundError) as exc:
         fail(str(exc))
     try:
-        return await run_search(theorem, env, policy_from(options, theorem.prover), config)
+        policy = policy_from(options, theorem.prover)
+        await policy_ready(policy)
+        return await run_search(theorem, env, policy, config)
     finally:
         await env.close()
 
@@ -218,9 +232,12 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, **optio
     except (NotImplementedError, FileNotFoundError) as exc:
         fail(str(exc))
     policy = policy_from(options, prover)
-    summary = asyncio.run(
-        evaluate(theorems, env, policy, config, out, concurrency or limits.pool_size)
-    )
+
+    async def checked_evaluate():
+        await policy_ready(policy)
+        return await evaluate(theorems, env, policy, config, out, concurrency or limits.pool_size)
+
+    summary = asyncio.run(checked_evaluate())
     summary.print()
     sys.exit(0)
 

@@ -112,6 +112,9 @@ class TransformersCompleter:
     def __init__(self, engine: TransformersEngine) -> None:
         self.engine = engine
 
+    async def check(self) -> None:
+        """Nothing to check: the model was loaded when the engine was built."""
+
     async def complete(
         self, prompt: str, n: int, sampling: SamplingConfig, stop: tuple[str, ...]
     ) -> list[Completion]:

@@ -42,6 +42,10 @@ class Completion:
 
 
 class Completer(Protocol):
+    async def check(self) -> None:
+        """Raise ``PolicyError`` if the backend cannot serve (server down, unknown model)."""
+        ...
+
     async def complete(
         self, prompt: str, n: int, sampling: SamplingConfig, stop: tuple[str, ...]
     ) -> list[Completion]: ...
@@ -94,6 +98,9 @@ class ModelPolicy:
             logprobs = completion.token_logprobs
             candidates.append(Candidate(text, float(sum(logprobs)), max(1, len(logprobs))))
         return dedupe_and_sort(candidates)
+
+    async def check(self) -> None:
+        await self.completer.check()
 
     async def close(self) -> None:
         await self.completer.close()

@@ -4,6 +4,7 @@ async client over real HTTP, and the in-process backend with its request batcher
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import shutil
 import time
@@ -267,3 +268,36 @@ def test_vllm_command_line_and_missing_vllm(monkeypatch):
     monkeypatch.setenv("PATH", "")
     with pytest.raises(VllmMissing, match=r"Command that would run: vllm serve /models/p"):
         run_vllm(config)
+
+
+@pytest.mark.coq
+def test_prove_with_a_model_policy_fails_fast_with_the_reason(server_url):
+    theorem = ("--prover", "coq", "--statement", "Theorem t : 1 + 1 = 2.", "--max-expansions", "2")
+    down = prover_cli(
+        "prove",
+        *theorem,
+        "--policy",
+        "openai",
+        "--model",
+        "tiny",
+        "--policy-url",
+        f"http://127.0.0.1:{free_port()}/v1",
+    )
+    assert down.returncode != 0 and "cannot reach the policy server" in down.stderr
+    wrong = prover_cli(
+        "prove", *theorem, "--policy", "openai", "--model", "nope", "--policy-url", server_url
+    )
+    assert wrong.returncode != 0 and "'nope' is not served" in wrong.stderr
+    served = prover_cli(
+        "prove",
+        *theorem,
+        "--policy",
+        "openai",
+        "--model",
+        "tiny",
+        "--policy-url",
+        server_url,
+        "--json",
+    )
+    assert served.returncode == 0, served.stderr
+    assert json.loads(served.stdout)["stats"]["policy_calls"] >= 1
