@@ -195,30 +195,30 @@ def plot(results: dict, path: Path) -> None:
     for column, task in enumerate(tasks):
         runs = results[task]
         ax = axes[0][column]
-        for run in runs:
+        for index, run in enumerate(runs):
             final = run["history"][-1]
-            ax.plot(KS, [final[f"pass@{k}"] for k in KS], label=label(run))
+            ax.plot(KS, [final[f"pass@{k}"] for k in KS], color=f"C{index}", label=label(run))
         ax.set_xscale("log", base=2)
         ax.set_xlabel("k")
         ax.set_ylabel("pass@k (held-out, exact)")
         ax.set_title(f"{task}: after {runs[0]['history'][-1]['step']} steps")
         ax.legend()
         ax = axes[1][column]
-        for run in runs:
+        for index, run in enumerate(runs):
             steps = [h["step"] for h in run["history"]]
-            ax.plot(
-                steps, [h["pass@64"] for h in run["history"]], marker="o", label=f"{label(run)} @64"
-            )
-            ax.plot(
-                steps,
-                [h["pass@1"] for h in run["history"]],
-                linestyle=":",
-                marker=".",
-                label=f"{label(run)} @1",
-            )
+            color = f"C{index}"
+            for k, style in ((256, "-"), (64, "--")):
+                ax.plot(
+                    steps,
+                    [h[f"pass@{k}"] for h in run["history"]],
+                    linestyle=style,
+                    marker="o",
+                    color=color,
+                    label=f"{label(run)} pass@{k}",
+                )
         ax.set_xlabel("training steps")
         ax.set_ylabel("pass@k")
-        ax.set_title(f"{task}: pass@64 (solid) and pass@1 (dotted) vs training length")
+        ax.set_title(f"{task}: pass@256 (solid) and pass@64 (dashed) vs training steps")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -233,7 +233,8 @@ def report(args, results: dict, wall_s: float) -> str:
         f"{'CUDA' if torch.cuda.is_available() else 'CPU'}; whole run {wall_s / 60:.1f} min",
         f"- model: Qwen2-style, random init, hidden {args.hidden_size}, {args.layers} layers, "
         f"{args.heads} heads; AdamW lr {args.lr}, batch {args.batch_size}, {args.steps} steps",
-        f"- data: {args.train_pairs} training pairs per task, {args.noise:.0%} random labels; "
+        f"- data: {args.train_pairs} training pairs for mul, {args.add_train_pairs} for add, "
+        f"{args.noise:.0%} random labels; "
         f"{args.held_out} held-out problems with their true answers",
         f"- DCO: confidence filter at F < {args.threshold} over a pool of "
         f"{args.pool_factor} x batch; CE trains on every drawn example",
@@ -275,11 +276,17 @@ def main() -> None:
     parser.add_argument(
         "--add-dco-n", type=int, nargs="+", default=[64], help="N values run on the learnable task"
     )
-    parser.add_argument("--train-pairs", type=int, default=8000)
-    parser.add_argument("--held-out", type=int, default=1000)
+    parser.add_argument("--train-pairs", type=int, default=2000, help="mul training pairs")
+    parser.add_argument(
+        "--add-train-pairs",
+        type=int,
+        default=8000,
+        help="add training pairs (enough to learn the rule)",
+    )
+    parser.add_argument("--held-out", type=int, default=500)
     parser.add_argument("--noise", type=float, default=0.5)
-    parser.add_argument("--steps", type=int, default=1200)
-    parser.add_argument("--eval-at", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--eval-at", type=float, nargs="+", default=[0.2, 0.4, 0.6, 0.8, 1.0])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--pool-factor", type=int, default=2)
     parser.add_argument("--threshold", type=float, default=0.1)
@@ -289,17 +296,25 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/dco-vs-ce.json"))
+    parser.add_argument(
+        "--plot-only",
+        type=Path,
+        default=None,
+        help="redraw the PNG from a results JSON of an earlier run",
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads(args.plot_only.read_text())["results"], args.plot_only.with_suffix(".png"))
+        return
     started = time.perf_counter()
     results = {}
     for task_name in args.tasks:
         task = TASKS[task_name]
         generator = torch.Generator().manual_seed(args.seed)
-        *train_data, seen = make_split(task, args.train_pairs, args.noise, generator)
+        pairs = args.train_pairs if task_name == "mul" else args.add_train_pairs
+        *train_data, seen = make_split(task, pairs, args.noise, generator)
         *held_out, _ = make_split(task, args.held_out, 0.0, generator, exclude=seen)
-        print(
-            f"{task_name}: {args.train_pairs} training pairs, {args.held_out} held out", flush=True
-        )
+        print(f"{task_name}: {pairs} training pairs, {args.held_out} held out", flush=True)
         ns = args.dco_n if task_name == "mul" else args.add_dco_n
         runs = [train_one(args, "ce", 1, train_data, held_out, args.seed)]
         runs += [train_one(args, "dco", n, train_data, held_out, args.seed) for n in ns]
