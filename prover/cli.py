@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from prover.commands import register_model_commands
 from prover.doctor import backends, run_checks
+from prover.model_policy import PolicyError
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
@@ -43,6 +45,10 @@ def search_options(command):
                      help="best-first: proof-tree search; pass-at-n: N whole proofs, verified."),
         click.option("--policy", type=click.Choice(POLICIES), default="automation",
                      show_default=True, help="Who proposes tactics (automation: model-free)."),
+        click.option("--model", default=None,
+                     help="openai: the served model name; transformers: the model directory."),
+        click.option("--policy-url", default=None,
+                     help="openai: the server's base URL (default http://127.0.0.1:8000/v1)."),
         click.option("--n", "n", type=int, default=defaults.n, show_default=True,
                      help="pass-at-n: number of whole proofs to sample."),
         click.option("--tactics-per-expansion", type=int,
@@ -134,6 +140,25 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     )
 
 
+def policy_from(options: dict[str, Any], prover: ProverKind):
+    """The policy the options name; a missing or unloadable model exits with the reason."""
+    try:
+        return make_policy(options["policy"], prover, options["model"], options["policy_url"])
+    except (ValueError, RuntimeError) as exc:
+        fail(str(exc))
+
+
+async def policy_ready(policy) -> None:
+    """Exit with the reason now, not once per theorem, if a model server is down or does not
+    serve the model (the model-free policy has nothing to check)."""
+    check = getattr(policy, "check", None)
+    if check is not None:
+        try:
+            await check()
+        except PolicyError as exc:
+            fail(str(exc))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """dcoprover: proof search against Coq (and Lean 4) with a policy model.
@@ -145,6 +170,11 @@ def main() -> None:
     api     serve the HTTP API in front of the Redis job queue
     worker  run searches from the queue
     doctor  report what is installed and which prover backends can run
+    serve-policy  serve a policy model (vLLM, or transformers on CPU/GPU) over the OpenAI API
+    tiny-model    build a small random model directory for tests and demos
+    train         fine-tune a policy with CE or DCO on traced tactics or whole proofs
+    iterate       expert iteration: search, keep verified proofs, retrain, repeat
+    trace         trace Coq's standard-library proofs into (goal, tactic) training pairs
     """
 
 
@@ -193,9 +223,9 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
     try:
-        return await run_search(
-            theorem, env, make_policy(options["policy"], theorem.prover), config
-        )
+        policy = policy_from(options, theorem.prover)
+        await policy_ready(policy)
+        return await run_search(theorem, env, policy, config)
     finally:
         await env.close()
 
@@ -240,10 +270,14 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, resume,
         env = make_environment(prover, limits, hammer=options["hammer"], lean=lean)
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
-    policy = make_policy(options["policy"], prover)
-    summary = asyncio.run(
-        evaluate(theorems, env, policy, config, out, concurrency or env.limits.pool_size)
-    )
+    policy = policy_from(options, prover)
+
+    async def checked_evaluate():
+        await policy_ready(policy)
+        in_flight = concurrency or env.limits.pool_size
+        return await evaluate(theorems, env, policy, config, out, in_flight)
+
+    summary = asyncio.run(checked_evaluate())
     summary.print()
     sys.exit(0)
 
@@ -290,6 +324,7 @@ def doctor(lean_project, lean_repl_cmd, as_json) -> None:
 main.add_command(api_command)
 main.add_command(worker_command)
 main.add_command(hash_key_command)
+register_model_commands(main)
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ import platform
 from importlib import metadata
 
 from prover.automation import AutomationPolicy
+from prover.backends import make_model_policy
 from prover.policy import Policy
 from search.best_first import ProgressHook, best_first
 from search.config import LeanBackend, LeanConfig, ProverLimits, SearchConfig, Strategy
@@ -19,7 +20,7 @@ from search.pass_at_n import pass_at_n
 from search.result import SearchResult, SearchStatus
 from search.types import ProverKind, Theorem
 
-POLICIES = ("automation",)
+POLICIES = ("automation", "openai", "transformers")
 
 
 def make_environment(
@@ -40,10 +41,15 @@ def make_environment(
     return repl
 
 
-def make_policy(name: str, prover: ProverKind) -> Policy:
-    """The policy called ``name`` (``automation``: the model-free baseline)."""
+def make_policy(
+    name: str, prover: ProverKind, model: str | None = None, policy_url: str | None = None
+) -> Policy:
+    """The policy called ``name``: ``automation`` (the model-free baseline), ``openai`` (the
+    server at ``policy_url`` serving ``model``) or ``transformers`` (``model`` in-process)."""
     if name == "automation":
         return AutomationPolicy(prover)
+    if name in POLICIES:
+        return make_model_policy(name, model, policy_url)
     raise ValueError(f"unknown policy {name!r}; available: {', '.join(POLICIES)}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -21,16 +22,30 @@ LEAN_REPL_FIXTURES = SHARED / "fixtures" / "lean-repl"
 HAVE_COQ = shutil.which("coqtop") is not None and shutil.which("coqc") is not None
 
 
+def _have_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
 def pytest_collection_modifyitems(config, items):
     skip_coq = pytest.mark.skip(
         reason="coqtop/coqc not on PATH: apt-get install coq libcoq-stdlib libcoq-coquelicot"
     )
     skip_lean = pytest.mark.skip(reason="lake/lean not on PATH (Lean 4 toolchain not installed)")
+    skip_vllm = pytest.mark.skip(reason="vLLM is not installed (it needs a GPU machine)")
+    skip_gpu = pytest.mark.skip(reason="no CUDA device here")
     for item in items:
         if "coq" in item.keywords and not HAVE_COQ:
             item.add_marker(skip_coq)
         if "lean" in item.keywords and shutil.which("lake") is None:
             item.add_marker(skip_lean)
+        if "vllm" in item.keywords and importlib.util.find_spec("vllm") is None:
+            item.add_marker(skip_vllm)
+        if "gpu" in item.keywords and not _have_cuda():
+            item.add_marker(skip_gpu)
 
 
 @pytest.fixture

@@ -1,0 +1,396 @@
+"""The model commands of the ``prover`` CLI: serving a policy and building a tiny model.
+
+Registered on the main group by ``prover.cli``. The heavy imports (torch, transformers,
+FastAPI) happen inside the commands, so ``prover prove`` starts fast and works without them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from prover.config import BatchingConfig, TransformersBackendConfig
+
+
+def _bad(exc: ValidationError) -> click.BadParameter:
+    first = exc.errors()[0]
+    return click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+@click.command(name="serve-policy")
+@click.option(
+    "--backend",
+    type=click.Choice(["vllm", "transformers"]),
+    default="transformers",
+    show_default=True,
+    help="vllm: run `vllm serve` (GPU); transformers: this package's server.",
+)
+@click.option("--model", required=True, help="Model directory or hub id.")
+@click.option("--served-model-name", default=None, help="Name clients ask for (default: --model).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--max-model-len", type=int, default=None, help="vllm: context length.")
+@click.option("--gpu-memory-utilization", type=float, default=0.9, show_default=True, help="vllm.")
+@click.option("--device", default="auto", show_default=True, help="transformers: cpu, cuda, ...")
+@click.option("--dtype", default="auto", show_default=True)
+@click.option(
+    "--max-batch-rows",
+    type=int,
+    default=BatchingConfig().max_batch_rows,
+    show_default=True,
+    help="transformers: sequences decoded together.",
+)
+@click.option(
+    "--max-wait-ms",
+    type=float,
+    default=BatchingConfig().max_wait_ms,
+    show_default=True,
+    help="transformers: how long a request waits for a batch.",
+)
+@click.option(
+    "--max-prompt-tokens",
+    type=int,
+    default=TransformersBackendConfig.model_fields["max_prompt_tokens"].default,
+    show_default=True,
+    help="transformers: longer prompts are rejected (400).",
+)
+@click.argument("vllm_args", nargs=-1, type=click.UNPROCESSED)
+def serve_policy(
+    backend,
+    model,
+    served_model_name,
+    host,
+    port,
+    max_model_len,
+    gpu_memory_utilization,
+    device,
+    dtype,
+    max_batch_rows,
+    max_wait_ms,
+    max_prompt_tokens,
+    vllm_args,
+) -> None:
+    """Serve a policy model over the OpenAI-compatible API (/v1/completions, /v1/models).
+
+    Arguments after `--` go to `vllm serve` unchanged.
+    """
+    from prover.vllm_server import VllmMissing, VllmServeConfig, run_vllm
+
+    try:
+        if backend == "vllm":
+            config = VllmServeConfig(
+                model=model,
+                served_model_name=served_model_name,
+                host=host,
+                port=port,
+                max_model_len=max_model_len,
+                dtype=dtype,
+                gpu_memory_utilization=gpu_memory_utilization,
+                extra_args=tuple(vllm_args),
+            )
+            raise SystemExit(run_vllm(config))
+        engine_config = TransformersBackendConfig(
+            model=model,
+            device=device,
+            dtype=dtype,
+            max_prompt_tokens=max_prompt_tokens,
+            batching=BatchingConfig(max_batch_rows=max_batch_rows, max_wait_ms=max_wait_ms),
+        )
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    except VllmMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    if vllm_args:
+        raise click.BadParameter("extra arguments are for --backend vllm only")
+    _serve_transformers(engine_config, served_model_name or model, host, port)
+
+
+def _serve_transformers(config: TransformersBackendConfig, name: str, host: str, port: int):
+    import uvicorn
+
+    from prover.hf_backend import ModelLoadError, TransformersEngine
+    from prover.serve import create_app
+
+    try:
+        engine = TransformersEngine.load(config)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"serving {name!r} on http://{host}:{port}/v1 ({engine.sampler.device})", err=True)
+    uvicorn.run(create_app(engine, name), host=host, port=port, log_level="warning")
+
+
+@click.command(name="tiny-model")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--architecture", type=click.Choice(["llama", "qwen2"]), default="llama", show_default=True
+)
+@click.option("--hidden-size", type=int, default=64, show_default=True)
+@click.option("--layers", type=int, default=2, show_default=True)
+@click.option("--heads", type=int, default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
+    """Build a small random-weight model and byte-level tokenizer in OUT_DIR (no download)."""
+    from prover.tiny_model import build_tiny_model
+
+    try:
+        path = build_tiny_model(
+            out_dir,
+            architecture=architecture,
+            hidden_size=hidden_size,
+            num_layers=layers,
+            num_heads=heads,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    click.echo(str(path))
+
+
+@click.command()
+@click.option(
+    "--data",
+    "data_paths",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    required=True,
+    help="LeanDojo JSON, (state, tactic) JSONL or proof JSONL; repeatable.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
+    default="dco-step",
+    show_default=True,
+)
+@click.option(
+    "--n",
+    "n",
+    type=float,
+    default=8.0,
+    show_default=True,
+    help="DCO's N (default N_eff of dco-step).",
+)
+@click.option("--base-model", required=True, help="Model directory (or hub id) to fine-tune.")
+@click.option("--out", type=click.Path(path_type=Path), required=True)
+@click.option("--steps", type=int, default=1000, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--grad-accum", type=int, default=1, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True)
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="DCO: drop examples whose weight F is below this.",
+)
+@click.option(
+    "--reduction",
+    type=click.Choice(["sum", "mean"]),
+    default="mean",
+    show_default=True,
+    help="Tokens of one example: summed, or averaged.",
+)
+@click.option("--max-length", type=int, default=1024, show_default=True)
+@click.option(
+    "--prover",
+    type=click.Choice(["coq", "lean"]),
+    default="lean",
+    show_default=True,
+    help="Language of proof JSONL rows that do not say.",
+)
+@click.option("--tactic-template", default="tactic-state-v1", show_default=True)
+@click.option("--proof-template", default="proof-deepseek-v1", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(data_paths, base_model, out, prover, **options) -> None:
+    """Fine-tune a policy with CE or DCO; the result loads in `serve-policy` and `vllm serve`."""
+    from prover.data import DataError, load_examples
+    from prover.prompts import proof_template, tactic_template
+    from prover.train import TrainConfig
+    from prover.train import train as run_training
+    from search.types import ProverKind
+
+    try:
+        config = TrainConfig(**options)
+        tactic, proof = (
+            tactic_template(config.tactic_template),
+            proof_template(config.proof_template),
+        )
+        examples = [
+            e for path in data_paths for e in load_examples(path, tactic, proof, ProverKind(prover))
+        ]
+        summary = run_training(config, examples, base_model, out)
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    except (DataError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"trained on {summary['examples']} examples ({summary['skipped']} too long), "
+        f"final loss {summary['train_loss']:.4f}; model in {out}"
+    )
+
+
+@click.command()
+@click.option("--base-model", required=True, help="The round-1 policy (a model directory).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Rounds, verified steps and each round's model go here.",
+)
+@click.option("--rounds", type=int, default=3, show_default=True)
+@click.option("--prover", type=click.Choice(["coq"]), default="coq", show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="MiniF2F JSONL or checkout (default: download, pinned).",
+)
+@click.option("--split", type=click.Choice(["test", "valid"]), default="valid", show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first K theorems.")
+@click.option(
+    "--seed-data",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="(state, tactic) data trained on from round 1 (LeanDojo JSON or JSONL).",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
+    default="dco-step",
+    show_default=True,
+)
+@click.option("--n", "n", type=float, default=8.0, show_default=True)
+@click.option("--steps", type=int, default=200, show_default=True, help="Training steps a round.")
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True)
+@click.option("--tactics-per-expansion", type=int, default=8, show_default=True)
+@click.option("--max-expansions", type=int, default=50, show_default=True)
+@click.option("--timeout", "wall_timeout_s", type=float, default=60.0, show_default=True)
+@click.option("--concurrency", type=int, default=2, show_default=True)
+def iterate(
+    base_model,
+    out,
+    rounds,
+    prover,
+    data,
+    split,
+    limit,
+    seed_data,
+    tactics_per_expansion,
+    max_expansions,
+    wall_timeout_s,
+    concurrency,
+    **train_options,
+) -> None:
+    """Expert iteration: search with the policy, keep verified proofs, retrain, repeat."""
+    import asyncio
+
+    from prover.data import DataError, load_examples
+    from prover.iterate import iterate as run_rounds
+    from prover.prompts import proof_template, tactic_template
+    from prover.train import TrainConfig
+    from search.benchmarks import BenchmarkError, load_minif2f
+    from search.config import SearchConfig
+    from search.runner import make_environment
+    from search.types import ProverKind
+
+    try:
+        config = TrainConfig(**train_options)
+        search = SearchConfig(
+            tactics_per_expansion=tactics_per_expansion,
+            max_expansions=max_expansions,
+            wall_timeout_s=wall_timeout_s,
+        )
+        theorems = load_minif2f(ProverKind(prover), data, split)[:limit]
+        tactic, proof = (
+            tactic_template(config.tactic_template),
+            proof_template(config.proof_template),
+        )
+        seed = [
+            e for path in seed_data for e in load_examples(path, tactic, proof, ProverKind(prover))
+        ]
+    except ValidationError as exc:
+        raise _bad(exc) from None
+    except (BenchmarkError, DataError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def rounds_with_env():
+        env = make_environment(ProverKind(prover))
+        try:
+            return await run_rounds(
+                theorems, env, base_model, out, rounds, config, search, concurrency, seed
+            )
+        finally:
+            await env.close()
+
+    try:
+        reports = asyncio.run(rounds_with_env())
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for report in reports:
+        click.echo(
+            f"round {report.round}: solved {report.proved}/{report.theorems} "
+            f"({report.solve_rate:.1%}), +{report.new_steps} verified steps "
+            f"({report.total_steps} in all), policy {report.model}"
+        )
+
+
+@click.command()
+@click.option("--prover", type=click.Choice(["coq", "lean"]), default="coq", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="(state, tactic) JSONL, the format `prover train --data` reads.",
+)
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    help="Library file under Coq's theories/, e.g. Bool/Bool.v (repeatable).",
+)
+@click.option("--limit", type=int, default=None, help="At most this many lemmas per file.")
+@click.option("--tactic-timeout", type=float, default=10.0, show_default=True)
+def trace(prover, out, files, limit, tactic_timeout) -> None:
+    """Trace Coq's standard-library proofs into (goal, tactic) training pairs (offline data)."""
+    import asyncio
+    import json
+
+    from prover.coq_trace import DEFAULT_FILES, library_lemmas, stdlib_root, trace_lemma
+    from search.config import ProverLimits
+    from search.env.coq import CoqEnvironment
+
+    if prover == "lean":
+        raise click.ClickException(
+            "tracing Lean is LeanDojo's job: trace a repository with LeanDojo and pass its "
+            "Benchmark 4 JSON to `prover train --data`"
+        )
+
+    async def run() -> tuple[int, int, int]:
+        env = CoqEnvironment(ProverLimits())
+        lemmas = traced = pairs = 0
+        try:
+            with out.open("w", encoding="utf-8") as sink:
+                for relative in files or DEFAULT_FILES:
+                    for lemma in list(library_lemmas(stdlib_root(), relative))[:limit]:
+                        lemmas += 1
+                        rows = await trace_lemma(env, lemma, tactic_timeout)
+                        if rows:
+                            traced += 1
+                            pairs += len(rows)
+                            sink.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        finally:
+            await env.close()
+        return lemmas, traced, pairs
+
+    try:
+        lemmas, traced, pairs = asyncio.run(run())
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"traced {traced} of {lemmas} lemmas: {pairs} (state, tactic) pairs in {out}")
+
+
+def register_model_commands(group: click.Group) -> None:
+    for command in (serve_policy, tiny_model, train, iterate, trace):
+        group.add_command(command)

@@ -1,0 +1,222 @@
+"""Fine-tune a policy with CE, DCO, DCO_step or trajectory DCO, on transformers' ``Trainer``.
+
+What the trainer adds to ``Trainer`` is ``compute_loss``: the loss from ``prover.losses``, and
+for the DCO losses the confidence filter. Each step draws a pool of ``pool_factor`` times the
+batch, scores it with a no-grad pass (the weight F of every example), drops the examples
+below ``threshold`` and trains on the first ``batch_size`` that remain, so batches stay full
+of examples that still teach. Everything else is ``Trainer``'s: bf16 on GPU, gradient
+accumulation, several GPUs under ``accelerate launch``/``torchrun``, checkpoints saved as
+safetensors with the tokenizer (``vllm serve DIR`` and the transformers policy load them),
+a progress bar, and a JSONL log (``train_log.jsonl``) of loss, mean weight and dropped share.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, Field
+from transformers import Trainer, TrainerCallback, TrainingArguments
+
+from prover.data import IGNORE, Encoded, Example, collate, encode
+from prover.losses import (
+    DEFAULT_WEIGHT_THRESHOLD,
+    ce_loss,
+    dco_step_loss,
+    dco_trajectory_loss,
+    dco_weight,
+    keep_informative,
+    sequence_logprobs,
+)
+
+LOG_NAME = "train_log.jsonl"
+#: Written next to the weights: which templates and loss made this checkpoint.
+RECIPE_NAME = "dcoprover_train.json"
+
+
+class LossKind(StrEnum):
+    CE = "ce"
+    DCO = "dco"
+    DCO_STEP = "dco-step"
+    DCO_TRAJECTORY = "dco-trajectory"
+
+
+class TrainConfig(BaseModel):
+    """One training run. ``n`` is DCO's N (the default N_eff of DCO_step)."""
+
+    loss: LossKind = LossKind.DCO_STEP
+    n: float = Field(default=8.0, ge=1.0, le=1e6)
+    threshold: float = Field(default=DEFAULT_WEIGHT_THRESHOLD, ge=0.0, lt=1.0)
+    pool_factor: int = Field(default=2, ge=1, le=16, description="pool drawn per batch (DCO)")
+    reduction: str = Field(default="mean", pattern="^(sum|mean)$")
+    batch_size: int = Field(default=8, ge=1)
+    grad_accum: int = Field(default=1, ge=1)
+    learning_rate: float = Field(default=1e-5, gt=0)
+    steps: int = Field(default=1000, ge=1)
+    warmup_ratio: float = Field(default=0.03, ge=0, le=1)
+    max_length: int = Field(default=1024, ge=8)
+    seed: int = 0
+    save_steps: int = Field(default=500, ge=1)
+    tactic_template: str = "tactic-state-v1"
+    proof_template: str = "proof-deepseek-v1"
+
+
+class _Dataset(torch.utils.data.Dataset):
+    """Items are lists of examples: one example, or every step of one proof (trajectory DCO
+    needs a proof's steps in the same batch to weight them by the proof's probability)."""
+
+    def __init__(self, items: list[Encoded], by_group: bool) -> None:
+        if by_group:
+            groups: dict[int, list[Encoded]] = {}
+            for item in items:
+                groups.setdefault(item.group, []).append(item)
+            self.items = list(groups.values())
+        else:
+            self.items = [[item] for item in items]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> list[Encoded]:
+        return self.items[index]
+
+
+def token_logprobs(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-prob of each next token, mask of target tokens), both ``(batch, length - 1)``."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    targets = batch["labels"][:, 1:]
+    logits = logits[:, :-1].float()
+    nll = F.cross_entropy(
+        logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE, reduction="none"
+    )
+    return -nll.view_as(targets), (targets != IGNORE).float()
+
+
+class DCOTrainer(Trainer):
+    """``Trainer`` whose loss is one of ``prover.losses``, with the confidence filter."""
+
+    def __init__(self, *args, train_config: TrainConfig, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Our losses are means per micro-batch: let Trainer divide by the accumulation steps.
+        self.model_accepts_loss_kwargs = False
+        self.train_config = train_config
+        self._sums = {"weight": 0.0, "pool": 0, "kept": 0, "dropped": 0}
+
+    def _select(self, model, inputs: dict) -> dict:
+        """The rows of the pool this step trains on (all of them for CE)."""
+        config = self.train_config
+        if config.loss is LossKind.CE:
+            return inputs
+        with torch.no_grad():
+            logprobs, mask = token_logprobs(model, inputs)
+            seq = sequence_logprobs(logprobs, mask)
+            if config.loss is LossKind.DCO_TRAJECTORY:
+                proof = seq.new_zeros(int(inputs["group"].max()) + 1)
+                seq = proof.index_add(0, inputs["group"], seq)[inputs["group"]]
+            n = inputs["n_eff"] if config.loss is LossKind.DCO_STEP else config.n
+            weights = dco_weight(seq, n)
+        limit = len(weights) if config.loss is LossKind.DCO_TRAJECTORY else config.batch_size
+        keep = keep_informative(weights, limit, config.threshold)
+        self._sums["pool"] += len(weights)
+        self._sums["dropped"] += int((weights < config.threshold).sum())
+        self._sums["kept"] += len(keep)
+        self._sums["weight"] += float(weights[keep].sum())
+        return {key: value[keep.to(value.device)] for key, value in inputs.items()}
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        config = self.train_config
+        inputs = self._select(model, inputs)
+        if inputs["input_ids"].shape[0] == 0:
+            # Every example in the pool is already covered: nothing to learn from this step.
+            loss = sum(p.sum() for p in model.parameters() if p.requires_grad) * 0.0
+            return (loss, None) if return_outputs else loss
+        logprobs, mask = token_logprobs(model, inputs)
+        if config.loss is LossKind.CE:
+            loss = ce_loss(logprobs, mask, config.reduction)
+        elif config.loss is LossKind.DCO_TRAJECTORY:
+            groups = torch.unique(inputs["group"], return_inverse=True)[1]
+            loss = dco_trajectory_loss(logprobs, mask, groups, config.n, config.reduction)
+        else:
+            n = inputs["n_eff"] if config.loss is LossKind.DCO_STEP else config.n
+            loss = dco_step_loss(logprobs, mask, n, config.reduction)
+        return (loss, None) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        sums = self._sums
+        if "loss" in logs and sums["pool"]:
+            logs["mean_weight"] = sums["weight"] / max(1, sums["kept"])
+            logs["dropped_fraction"] = sums["dropped"] / sums["pool"]
+            self._sums = {"weight": 0.0, "pool": 0, "kept": 0, "dropped": 0}
+        super().log(logs, *args, **kwargs)
+
+
+class JsonlLog(TrainerCallback):
+    """Appends every log record (loss, learning rate, mean weight, dropped share) to a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
+
+
+def train(
+    config: TrainConfig, examples: list[Example], base_model: str, out: Path
+) -> dict[str, float]:
+    """Fine-tune ``base_model`` on ``examples``; write the final model to ``out``."""
+    from prover.hf_backend import load_model
+
+    if not examples:
+        raise ValueError("no training examples")
+    model, tokenizer = load_model(base_model, device="cpu", dtype="float32")
+    tokenizer.padding_side = "right"
+    items, skipped = encode(tokenizer, examples, config.max_length)
+    if not items:
+        raise ValueError(f"all {len(examples)} examples are longer than --max-length")
+    out.mkdir(parents=True, exist_ok=True)
+    # The pool is counted in dataset items: examples, or proofs for trajectory DCO.
+    pool = config.batch_size * (1 if config.loss is LossKind.CE else config.pool_factor)
+    args = TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=pool,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        max_steps=config.steps,
+        warmup_steps=int(config.warmup_ratio * config.steps),
+        lr_scheduler_type="cosine",
+        logging_steps=max(1, min(50, config.steps // 20)),
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        report_to=[],
+        remove_unused_columns=False,
+        seed=config.seed,
+        dataloader_drop_last=False,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    trainer = DCOTrainer(
+        model=model,
+        args=args,
+        train_dataset=_Dataset(items, by_group=config.loss is LossKind.DCO_TRAJECTORY),
+        data_collator=lambda batch: collate(
+            [example for item in batch for example in item], tokenizer.pad_token_id, config.n
+        ),
+        callbacks=[JsonlLog(out / LOG_NAME)],
+        train_config=config,
+    )
+    result = trainer.train()
+    tokenizer.padding_side = "left"
+    trainer.model.config.use_cache = True  # what generation (ours, HF's, vLLM's) expects
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    recipe = config.model_dump(mode="json") | {
+        "base_model": base_model,
+        "examples": len(items),
+        "skipped_too_long": skipped,
+    }
+    (out / RECIPE_NAME).write_text(json.dumps(recipe, indent=2))
+    return {"train_loss": result.training_loss, "examples": len(items), "skipped": skipped}

@@ -1,0 +1,83 @@
+"""Expert iteration: verified steps come from real Coq searches, and a round retrains."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prover.automation import AutomationPolicy
+from prover.data import Example
+from prover.iterate import DATA_NAME, ROUNDS_NAME, iterate, search_all, verified_steps
+from prover.tiny_model import build_tiny_model
+from search.config import SearchConfig
+from search.env.coq_syntax import split_sentences
+from search.types import ProverKind, Theorem
+from tests.policy_helpers import prover_cli, tiny_train_config
+
+pytestmark = pytest.mark.coq
+
+THEOREMS = [
+    Theorem(name="plus_zero", statement="Theorem plus_zero : forall n : nat, n + 0 = n."),
+    Theorem(name="conj_true", statement="Theorem conj_true : True /\\ 1 = 1."),
+]
+
+
+async def test_verified_steps_follow_the_proof_path(coq_env):
+    config = SearchConfig(max_expansions=20, wall_timeout_s=60)
+    results = await search_all(THEOREMS, coq_env, AutomationPolicy(ProverKind.COQ), config, 2)
+    for result in results:
+        assert result.status == "proved", result.message
+        steps = verified_steps(result)
+        # The tree holds tactics as the policy proposed them; the proof ends each with a period.
+        sentences = [sentence.removesuffix(".") for sentence in split_sentences(result.proof)]
+        assert [s["tactic"].removesuffix(".") for s in steps] == sentences
+        assert steps[0]["state"] == "\n\n".join(result.tree[0].goals)
+        assert all(s["theorem"] == result.theorem and s["state"] for s in steps)
+    failed = results[0].model_copy(update={"status": "failed"})
+    assert verified_steps(failed) == []
+
+
+async def test_a_round_searches_records_and_retrains(tmp_path, coq_env):
+    base = build_tiny_model(tmp_path / "base")
+    config = tiny_train_config(loss="dco-step")
+    seed = [Example("n : nat\n============================\n n + 0 = n:::", "lia.")] * 4
+    search = SearchConfig(max_expansions=2, tactics_per_expansion=4, wall_timeout_s=30)
+    reports = await iterate(
+        THEOREMS, coq_env, str(base), tmp_path / "run", 2, config, search, seed_data=seed
+    )
+    assert [r.round for r in reports] == [1, 2]
+    assert reports[0].model == str(base) and reports[0].theorems == 2
+    # Round 1 trained on the seed data; round 2 had nothing new and kept that policy.
+    assert reports[1].model == str(tmp_path / "run" / "round-1")
+    assert (tmp_path / "run" / "round-1" / "model.safetensors").exists()
+    assert not (tmp_path / "run" / "round-2").exists() or reports[1].new_steps
+    rows = [json.loads(line) for line in (tmp_path / "run" / ROUNDS_NAME).read_text().splitlines()]
+    assert [row["round"] for row in rows] == [1, 2]
+    assert all(0.0 <= row["solve_rate"] <= 1.0 for row in rows)
+    assert (tmp_path / "run" / DATA_NAME).exists()
+
+
+def test_trace_coq_stdlib_gives_pairs_train_reads(tmp_path):
+    from prover.data import load_pairs
+    from prover.prompts import tactic_template
+
+    out = tmp_path / "bool.jsonl"
+    done = prover_cli(
+        "trace", "--prover", "coq", "--out", str(out), "--file", "Bool/Bool.v", "--limit", "12"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "of 12 lemmas" in done.stdout
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) >= 10
+    assert all(
+        r["state"] and r["tactic"].endswith(".") and r["theorem"].startswith("Bool/Bool.v:")
+        for r in rows
+    )
+    assert rows[0] == {
+        "state": "============================\n  true <> false",
+        "tactic": "discriminate.",
+        "theorem": "Bool/Bool.v:diff_true_false",
+    }
+    examples = load_pairs(out, tactic_template("tactic-state-v1"))
+    assert len(examples) == len(rows)
