@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from search.runner import POLICIES
 from search.types import ProverKind
 
 REDIS_HELP = "Redis URL, e.g. redis://localhost:6379/0."
@@ -95,9 +96,20 @@ def api_command(
 )
 @click.option(
     "--policy",
+    type=click.Choice(POLICIES),
     default="automation",
     show_default=True,
-    help="Who proposes tactics (automation: model-free).",
+    help="Who proposes tactics: automation (model-free), openai (a served model), transformers.",
+)
+@click.option("--model", default=None, help="openai: served model name; transformers: directory.")
+@click.option("--policy-url", default=None, envvar="DCOPROVER_POLICY_URL",
+              help="openai: the policy server's base URL, e.g. http://policy:8000/v1.")
+@click.option(
+    "--on-policy-down",
+    type=click.Choice(["wait", "fail"]),
+    default="wait",
+    show_default=True,
+    help="Policy server unreachable: put the job back and wait for it, or fail the job.",
 )
 @click.option(
     "--concurrency", type=int, default=None, help="Searches in flight (default: prover processes)."
@@ -142,6 +154,9 @@ def worker_command(
     redis_url,
     prover,
     policy,
+    model,
+    policy_url,
+    on_policy_down,
     concurrency,
     workers,
     hammer,
@@ -165,7 +180,7 @@ def worker_command(
             project_dir=lean_project, **({"repl_command": lean_repl_cmd} if lean_repl_cmd else {})
         )
         env = make_environment(ProverKind(prover), limits, hammer=hammer, lean=lean)
-        chosen = make_policy(policy, ProverKind(prover))
+        chosen = make_policy(policy, ProverKind(prover), model, policy_url)
     except (NotImplementedError, FileNotFoundError, ValueError, ValidationError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     asyncio.run(
@@ -178,19 +193,36 @@ def worker_command(
             lease_s,
             max_deliveries,
             shutdown_grace,
+            on_policy_down == "wait",
         )
     )
 
 
 async def _serve(
-    redis_url, env, policy, concurrency, name, lease_s, max_deliveries, shutdown_grace
+    redis_url,
+    env,
+    policy,
+    concurrency,
+    name,
+    lease_s,
+    max_deliveries,
+    shutdown_grace,
+    wait_for_policy,
 ) -> None:
     from search.queue import JobQueue, connect
     from search.worker import Worker
 
     redis = connect(redis_url)
     queue = JobQueue(redis, lease_s=lease_s, max_deliveries=max_deliveries)
-    worker = Worker(queue, env, policy, concurrency, name=name, shutdown_grace_s=shutdown_grace)
+    worker = Worker(
+        queue,
+        env,
+        policy,
+        concurrency,
+        name=name,
+        shutdown_grace_s=shutdown_grace,
+        wait_for_policy=wait_for_policy,
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)

@@ -72,11 +72,15 @@ async def run_search_safely(
     policy: Policy,
     config: SearchConfig,
     on_progress: ProgressHook | None = None,
+    reraise: tuple[type[Exception], ...] = (),
 ) -> SearchResult:
     """``run_search`` for batch runners: an unexpected exception becomes an error result, so
-    one broken search does not end the others in flight."""
+    one broken search does not end the others in flight (except the ``reraise`` kinds, which
+    the caller handles: a worker waiting out a policy server that is down)."""
     try:
         return await run_search(theorem, env, policy, config, on_progress)
+    except reraise:
+        raise
     except Exception as exc:
         return SearchResult(
             theorem=theorem.name,

@@ -26,6 +26,7 @@ from typing import TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from prover.model_policy import PolicyError
 from prover.policy import Policy
 from search.env.base import ProofEnvironment
 from search.queue import JobQueue
@@ -38,6 +39,8 @@ T = TypeVar("T")
 
 #: Failures of the Redis connection the worker waits out (Redis restarting, network blips).
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+#: How often a worker whose policy server is down asks it again.
+POLICY_RETRY_S = 2.0
 
 
 def default_name() -> str:
@@ -56,6 +59,7 @@ class Worker:
         name: str | None = None,
         shutdown_grace_s: float = 5.0,
         progress_interval_s: float = 1.0,
+        wait_for_policy: bool = True,
     ) -> None:
         self.queue = queue
         self.env = env
@@ -68,6 +72,10 @@ class Worker:
         self.versions = {**versions(env), "policy": policy.name}
         self.running: dict[str, asyncio.Task] = {}
         self._stopping = asyncio.Event()
+        #: True: a job whose policy server is down goes back to the queue and the worker takes
+        #: no job until the server answers; False: the job ends as an error with the reason.
+        self.wait_for_policy = wait_for_policy
+        self._policy_down = False
 
     def stop(self) -> None:
         """Ask for a graceful shutdown (the SIGTERM handler)."""
@@ -89,6 +97,9 @@ class Worker:
 
     async def _take_some(self) -> None:
         await self.queue.announce(self.prover, self.name)
+        if self._policy_down and not await self._policy_back():
+            await asyncio.sleep(POLICY_RETRY_S)
+            return
         free = self.concurrency - len(self.running)
         # Wait and block briefly only, so a SIGTERM is noticed within about a second.
         if free <= 0:
@@ -123,6 +134,11 @@ class Worker:
             # Shutdown: the search was cancelled before it ended; hand the job back.
             await self._retrying(lambda: self.queue.release(self.prover, delivery))
             log.info("released job %s", delivery.job_id)
+        except PolicyError as exc:
+            # wait_for_policy: the job is not at fault; it waits in the queue for the server.
+            self._policy_down = True
+            await self._retrying(lambda: self.queue.release(self.prover, delivery))
+            log.warning("job %s released, policy unavailable: %s", delivery.job_id, exc)
         except REDIS_DOWN as exc:
             # The lease runs out and another worker (or this one) takes the job again.
             log.warning("job %s abandoned, redis unavailable: %s", delivery.job_id, exc)
@@ -166,8 +182,11 @@ class Worker:
             nonlocal latest
             latest = stats
 
+        reraise = (PolicyError,) if self.wait_for_policy else ()
         search = asyncio.create_task(
-            run_search_safely(spec.theorem, self.env, self.policy, spec.config, on_progress)
+            run_search_safely(
+                spec.theorem, self.env, self.policy, spec.config, on_progress, reraise=reraise
+            )
         )
         published_at, published = 0.0, (-1, -1)
         try:
@@ -193,6 +212,19 @@ class Worker:
             if not search.done():
                 search.cancel()
                 await asyncio.gather(search, return_exceptions=True)
+
+    async def _policy_back(self) -> bool:
+        """Whether the policy answers again (the model-free policy always does)."""
+        check = getattr(self.policy, "check", None)
+        try:
+            if check is not None:
+                await check()
+        except PolicyError as exc:
+            log.warning("policy still unavailable: %s", exc)
+            return False
+        log.info("policy available again; taking jobs")
+        self._policy_down = False
+        return True
 
     async def _dead_letter(self, delivery: Delivery) -> None:
         attempts = await self.queue.attempts(delivery.job_id)
