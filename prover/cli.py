@@ -25,7 +25,8 @@ from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
 from search.env import coq_syntax, lean_syntax
-from search.eval import evaluate
+from search.eval import Summary, evaluate, finished_names
+from search.queue_client import QueueUnavailable, evaluate_through_queue, prove_through_queue
 from search.report import ReportError, write_report
 from search.result import SearchResult
 from search.runner import POLICIES, make_environment, make_policy, run_search
@@ -118,6 +119,20 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, L
     return config, limits, lean
 
 
+REDIS_HELP = "Run through the service's queue at this Redis URL (default: in-process)."
+
+
+def queued_only(options: dict[str, Any]) -> None:
+    """With --redis the workers choose policy and prover pool; refuse options that would be
+    silently ignored."""
+    ignored = [f"--{k.replace('_', '-')}" for k in ("model", "policy_url", "workers", "memory_gb")
+               if options.get(k) is not None]  # fmt: skip
+    if options.get("policy") not in (None, "automation"):
+        ignored.insert(0, "--policy")
+    if ignored:
+        fail(f"with --redis the workers' own options decide; drop {', '.join(ignored)}")
+
+
 def fail(message: str) -> None:
     """Exit non-zero with a one-line reason (bad input, missing prover)."""
     raise click.ClickException(message)
@@ -188,7 +203,8 @@ def main() -> None:
               help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
 @click.option("--data", type=click.Path(path_type=Path), default=None, help=DATA_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the SearchResult as one JSON object.")
-def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
+@click.option("--redis", "redis_url", default=None, envvar="DCOPROVER_REDIS", help=REDIS_HELP)
+def prove(header, statement, name, benchmark, data, as_json, redis_url, **options) -> None:
     """Search for a proof of one theorem and print the verified proof.
 
     Exit code 0 when the search ran (proved, failed or timed out); non-zero with a reason on
@@ -211,7 +227,14 @@ def prove(header, statement, name, benchmark, data, as_json, **options) -> None:
                               prover=prover)  # fmt: skip
     except (BenchmarkError, UnsafeInput, ValidationError) as exc:
         fail(str(exc).splitlines()[0])
-    result = asyncio.run(_prove_one(theorem, config, limits, lean, options))
+    if redis_url:
+        queued_only(options)
+        try:
+            result = asyncio.run(prove_through_queue(redis_url, theorem, config))
+        except QueueUnavailable as exc:
+            fail(str(exc))
+    else:
+        result = asyncio.run(_prove_one(theorem, config, limits, lean, options))
     print_result(result, as_json)
     if result.status == "error":
         fail(result.message)
@@ -242,8 +265,12 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
 @click.option("--concurrency", type=int, default=None,
               help="Searches in flight (default: prover processes).")
 @click.option("--resume/--no-resume", default=True, show_default=True,
-              help="Skip theorems already in --out (--no-resume: refuse it).")  # fmt: skip
-def eval_command(benchmark, data, split, limit, names, out, concurrency, resume, **options) -> None:
+              help="Skip theorems already in --out (--no-resume: refuse it).")
+@click.option("--redis", "redis_url", default=None, envvar="DCOPROVER_REDIS",
+              help=REDIS_HELP)  # fmt: skip
+def eval_command(
+    benchmark, data, split, limit, names, out, concurrency, resume, redis_url, **options
+) -> None:
     """Prove every theorem of a benchmark split; write one JSONL row per theorem.
 
     Resumes: theorems already present in --out are skipped. Prints a summary table at the end.
@@ -266,6 +293,16 @@ def eval_command(benchmark, data, split, limit, names, out, concurrency, resume,
         if limit < 1:
             fail("--limit must be at least 1")
         theorems = theorems[:limit]
+    if redis_url:
+        queued_only(options)
+        done = finished_names(out)
+        todo = [t for t in theorems if t.name not in done]
+        try:
+            asyncio.run(evaluate_through_queue(redis_url, todo, config, out))
+        except QueueUnavailable as exc:
+            fail(str(exc))
+        Summary.of(out, skipped=len(theorems) - len(todo)).print()
+        sys.exit(0)
     try:
         env = make_environment(prover, limits, hammer=options["hammer"], lean=lean)
     except (ValueError, FileNotFoundError) as exc:
