@@ -47,13 +47,19 @@ def ours(services: dict) -> dict:
 
 
 def test_every_service_resolves_and_redis_persists(services):
-    assert set(services) == {"redis", "api", "worker", "worker-lean", "policy", "eval"}
+    assert set(services) == {"redis", "api", "worker", "worker-lean", "policy", "policy-cpu", "eval"}
     assert {name: services[name]["image"] for name in EXTERNAL} == EXTERNAL
     assert set(ours(services)) == set(services) - set(EXTERNAL)
     assert services["redis"]["command"][:3] == ["redis-server", "--appendonly", "yes"]
     (gpu,) = services["policy"]["deploy"]["resources"]["reservations"]["devices"]
     assert gpu["capabilities"] == ["gpu"] and services["policy"]["profiles"] == ["gpu"]
     assert services["worker-lean"]["profiles"] == ["lean"]
+    # Without a GPU the transformers server answers under the same name the workers use.
+    cpu = services["policy-cpu"]
+    assert cpu["profiles"] == ["cpu"] and "policy" in cpu["networks"]["default"]["aliases"]
+    assert cpu["command"][:3] == ["serve-policy", "--backend", "transformers"]
+    for worker in ("worker", "worker-lean"):
+        assert services[worker]["environment"]["DCOPROVER_POLICY_URL"] == "http://policy:8001/v1"
 
 
 def test_missing_secrets_stop_compose_with_the_reason():
