@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from service_helpers import child_env
 
 from api.auth import hash_key, load_key_hashes
+
+from support.service_helpers import child_env
 
 
 def test_keys_from_the_environment_and_a_file_are_kept_as_digests(tmp_path, monkeypatch):

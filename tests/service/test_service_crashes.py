@@ -8,20 +8,20 @@ import time
 from collections import Counter
 
 import pytest
-from service_helpers import EASY, finished, hard, stop, wait_job, wait_registered, wait_until
+
+from support.service_helpers import (
+    EASY,
+    finished,
+    hard,
+    post,
+    results_written,
+    stop,
+    wait_job,
+    wait_registered,
+    wait_until,
+)
 
 pytestmark = pytest.mark.coq
-
-
-def post(api, body: dict) -> str:
-    response = api.post("/v1/proofs", json=body)
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
-
-
-def results_written(rdb) -> Counter:
-    """How many results the queue accepted per job (its completion log)."""
-    return Counter(fields["job"] for _, fields in rdb.xrange("prover:done"))
 
 
 def test_kill_9_mid_job_another_worker_finishes_it_once(api, workers, rdb):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from service_helpers import wait_registered, wait_until
+
+from support.service_helpers import wait_registered, wait_until
 
 pytestmark = pytest.mark.coq
 

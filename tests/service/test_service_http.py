@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from service_helpers import EASY, finished, wait_job, wait_registered
+
+from support.service_helpers import EASY, finished, wait_job, wait_registered
 
 pytestmark = pytest.mark.coq
 

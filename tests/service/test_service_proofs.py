@@ -9,7 +9,8 @@ import time
 
 import httpx
 import pytest
-from service_helpers import EASY, finished, hard, wait_job, wait_registered
+
+from support.service_helpers import EASY, finished, hard, wait_job, wait_registered
 
 pytestmark = pytest.mark.coq
 

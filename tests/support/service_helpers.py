@@ -1,4 +1,5 @@
-"""Helpers and job bodies shared by the service tests (the fixtures are in conftest.py)."""
+"""Helpers and job bodies shared by the service and fault-injection tests (the fixtures are in
+service_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,3 +100,15 @@ TERMINAL = {"proved", "failed", "timeout", "error", "cancelled"}
 
 def finished(job: dict) -> bool:
     return job["status"] in TERMINAL
+
+
+def post(api: httpx.Client, body: dict) -> str:
+    """Submit a proof job; returns its id."""
+    response = api.post("/v1/proofs", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def results_written(rdb: redis.Redis) -> Counter:
+    """How many results the queue accepted per job (its completion log)."""
+    return Counter(fields["job"] for _, fields in rdb.xrange("prover:done"))
