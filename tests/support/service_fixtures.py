@@ -20,6 +20,7 @@ from support.service_helpers import (
     API_KEY,
     LEASE_S,
     MINIF2F_COQ,
+    MINIF2F_LEAN,
     child_env,
     free_port,
     stop,
@@ -88,6 +89,12 @@ def rdb(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+def data_options() -> list[str]:
+    """``--data``/``--lean-data`` for the shared benchmark files that exist."""
+    options = (("--data", MINIF2F_COQ), ("--lean-data", MINIF2F_LEAN))
+    return [arg for option, path in options if path.exists() for arg in (option, str(path))]
+
+
 @pytest.fixture
 def api(redis_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     """The API under uvicorn as ``prover api`` starts it; a client that sends the key."""
@@ -95,7 +102,7 @@ def api(redis_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     log = (tmp_path / "api.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "prover.cli", "api", "--redis", redis_url, "--port", str(port),
-         "--lease", LEASE_S, *(["--data", str(MINIF2F_COQ)] if MINIF2F_COQ.exists() else [])],
+         "--lease", LEASE_S, *data_options()],
         env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}",

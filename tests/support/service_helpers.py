@@ -17,10 +17,10 @@ import httpx
 import redis
 
 REPO = Path(__file__).resolve().parents[2]
-#: The shared MiniF2F-Coq file, as tests/conftest.py finds it; the API gets it when it exists.
-MINIF2F_COQ = (
-    Path(os.environ.get("DCOPROVER_SHARED", REPO.parent / "shared")) / "data" / "minif2f-coq.jsonl"
-)
+#: The shared MiniF2F files, as tests/conftest.py finds them; the API gets each that exists.
+SHARED_DATA = Path(os.environ.get("DCOPROVER_SHARED", REPO.parent / "shared")) / "data"
+MINIF2F_COQ = SHARED_DATA / "minif2f-coq.jsonl"
+MINIF2F_LEAN = SHARED_DATA / "minif2f-lean4.jsonl"
 
 API_KEY = "test-key-0123456789"
 #: Short leases so that reclaiming a killed worker's job takes seconds, not the default 15 s.

@@ -1,0 +1,72 @@
+"""API fuzzing: schemathesis drives every operation of the app's own OpenAPI schema against the
+real API (uvicorn), a real Redis and live workers, with and without a valid API key; no
+response may be a 5xx.
+
+The service is fully provisioned, so that a 503 can only be a bug: benchmark data for both
+provers, a Coq worker, and a Lean worker whose REPL replays recorded Lean traffic (no Lean
+toolchain here). Without them the API rightly answers 503 ("no live worker serves prover
+'lean'", "benchmark data unavailable").
+
+The run is schemathesis's CLI (its examples, coverage and fuzzing phases, positive and
+negative data) with a bounded number of cases per operation and a fixed seed, so it takes
+about a minute and a failure replays. The stateful phase is left out: it follows the
+``Location`` of an accepted job into ``/events``, a stream that stays open until the job ends,
+and a fuzzed budget can keep a job running for a day. Real job ids are covered by the service
+tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.lean_fixtures import RECORDINGS, fake_repl_command
+from support.service_fixtures import api, rdb, redis_server, redis_url, workers
+from support.service_helpers import (
+    API_KEY,
+    MINIF2F_COQ,
+    MINIF2F_LEAN,
+    child_env,
+    wait_registered,
+    wait_until,
+)
+
+__all__ = ["api", "rdb", "redis_server", "redis_url", "workers"]
+
+pytestmark = [pytest.mark.coq, pytest.mark.slow]
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+#: Cases per operation and phase: some 2,000 requests per run over the 9 operations.
+MAX_EXAMPLES = 100
+SEED = 20261123
+
+
+@pytest.mark.parametrize("key", [True, False], ids=["valid-key", "no-key"])
+def test_no_operation_answers_a_server_error(api, workers, rdb, tmp_path, key):
+    if not (MINIF2F_COQ.exists() and MINIF2F_LEAN.exists() and RECORDINGS):
+        pytest.skip("needs the shared MiniF2F data and Lean REPL recordings (DCOPROVER_SHARED)")
+    workers("coq", concurrency=1)
+    workers("lean", "--prover", "lean", "--lean-repl-cmd", fake_repl_command(), concurrency=1)
+    wait_registered(rdb, "coq")
+    wait_until(lambda: rdb.zscore("prover:workers:lean", "lean") is not None, 30, "a Lean worker")
+    report = tmp_path / "report.json"
+    run = subprocess.run(
+        [str(SCHEMATHESIS), "run", f"{api.base_url}/openapi.json",
+         "--checks", "not_a_server_error", "--phases", "examples,coverage,fuzzing",
+         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
+         "--request-timeout", "20", "--suppress-health-check", "all",
+         "--report", "json", "--report-json-path", str(report),
+         *(["--header", f"Authorization: Bearer {API_KEY}"] if key else [])],
+        env=child_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    cases = json.loads(report.read_text())["test_cases"]
+    print(f"\nschemathesis, key={key}: {cases['generated']} cases, {cases['with_failures']} failed")
+    assert cases["generated"] >= MAX_EXAMPLES * 9 // 2 and cases["errored"] == 0
+    # The fuzzer got past validation and auth to the queue with a key, and never without one.
+    accepted = len(rdb.keys("prover:job:*"))
+    assert accepted > 0 if key else accepted == 0, accepted
