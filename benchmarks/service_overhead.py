@@ -332,10 +332,29 @@ def report(figures: dict, out: Path, console: Console) -> None:
             f"{rates['submit_many']['per_client_cpu_s']:.0f} per client CPU-second",
         ),
     ]
-    table = Table(
-        title=f"Service overhead: {figures['theorems']} MiniF2F-Coq "
+    title = (
+        f"Service overhead: {figures['theorems']} MiniF2F-Coq "
         f"{figures['split']} theorems, {figures['budget_s']:g} s budget"
     )
+    note = (
+        f"{figures['date']}, {figures['machine']['cores']} cores, Coq {figures['coq']}; "
+        f"{figures['enqueue_jobs']} jobs per enqueue measurement; load average "
+        f"{figures['load_average']} at the start (the machine is shared)."
+    )
+    publish(title, note, rows, figures, out, console)
+
+
+def publish(
+    title: str,
+    note: str,
+    rows: list[tuple[str, str, str]],
+    figures: dict,
+    out: Path,
+    console: Console,
+) -> None:
+    """Print the (measure, value, note) rows as a table; write ``figures`` to ``out`` (JSON)
+    and the table under ``title`` and ``note`` to the same path with ``.md``."""
+    table = Table(title=title)
     for column in ("measure", "value", "note"):
         table.add_column(column)
     for row in rows:
@@ -344,11 +363,9 @@ def report(figures: dict, out: Path, console: Console) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=1) + "\n")
     lines = [
-        f"# {table.title}",
+        f"# {title}",
         "",
-        f"{figures['date']}, {figures['machine']['cores']} cores, Coq {figures['coq']}; "
-        f"{figures['enqueue_jobs']} jobs per enqueue measurement; load average "
-        f"{figures['load_average']} at the start (the machine is shared).",
+        note,
         "",
         "| measure | value | note |",
         "|---|---|---|",
