@@ -57,14 +57,14 @@ def test_no_operation_answers_a_server_error(api, workers, rdb, tmp_path, key):
     generated = 0
     for phases, extra in (("examples,coverage,fuzzing", []),
                           ("stateful", ["--exclude-path-regex", "/events$"])):  # fmt: skip
-        report = tmp_path / f"{phases}.json"
+        report = tmp_path / f"{phases}.json"  # schemathesis keeps its cache in the cwd too
         run = subprocess.run(
             [str(SCHEMATHESIS), "run", f"{api.base_url}/openapi.json", "--phases", phases,
              "--checks", "not_a_server_error", "--max-examples", str(MAX_EXAMPLES),
              "--seed", str(SEED), "--workers", "1", "--request-timeout", "20",
              "--suppress-health-check", "all", "--report", "json",
              "--report-json-path", str(report), *extra, *headers],
-            env=child_env(), capture_output=True, text=True, timeout=300,
+            env=child_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
         cases = json.loads(report.read_text())["test_cases"]

@@ -13,11 +13,11 @@ import redis
 
 from support.service_helpers import post, results_written, wait_until
 
-#: Trivial goals with distinct statements, so every job is its own search.
 BUDGET = {"wall_timeout_s": 30, "tactic_timeout_s": 2}
 
 
 def trivial(n: int) -> dict:
+    """A trivial goal with its own statement, so every job is its own search."""
     return {"prover": "coq", "header": "", "statement": f"Theorem t{n} : {n} + 1 = S {n}.",
             "budget": BUDGET}  # fmt: skip
 
