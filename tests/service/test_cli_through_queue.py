@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from service_helpers import child_env, wait_registered
+
+from support.service_helpers import child_env, wait_registered
 
 pytestmark = pytest.mark.coq
 
@@ -31,7 +32,9 @@ def test_prove_through_the_queue_prints_the_workers_checked_proof(redis_url, wor
     assert refused.returncode != 0 and "--policy, --model" in refused.stderr
 
 
-def test_eval_through_the_queue_writes_rows_and_resumes(redis_url, workers, rdb, tmp_path, minif2f_coq):
+def test_eval_through_the_queue_writes_rows_and_resumes(
+    redis_url, workers, rdb, tmp_path, minif2f_coq
+):
     workers("w1")
     wait_registered(rdb, "w1")
     out = tmp_path / "rows.jsonl"

@@ -8,9 +8,18 @@ import sys
 import time
 
 import pytest
-from service_helpers import EASY, child_env, finished, free_port, stop, wait_job, wait_registered
 
 from prover.tiny_model import build_tiny_model
+
+from support.service_helpers import (
+    EASY,
+    child_env,
+    finished,
+    free_port,
+    stop,
+    wait_job,
+    wait_registered,
+)
 
 pytestmark = pytest.mark.coq
 
@@ -21,7 +30,9 @@ def served_policy_worker(workers, port: int, mode: str):
 
 
 def submit(api) -> str:
-    response = api.post("/v1/proofs", json={**EASY, "budget": {"wall_timeout_s": 20, "max_expansions": 2}})
+    response = api.post(
+        "/v1/proofs", json={**EASY, "budget": {"wall_timeout_s": 20, "max_expansions": 2}}
+    )
     assert response.status_code == 202, response.text
     return response.json()["id"]
 
@@ -34,7 +45,9 @@ def test_policy_server_down_fails_the_job_with_the_reason(api, workers, rdb):
     assert "cannot reach the policy server" in job["result"]["message"]
 
 
-def test_policy_server_down_the_job_waits_and_runs_once_the_server_is_back(api, workers, rdb, tmp_path):
+def test_policy_server_down_the_job_waits_and_runs_once_the_server_is_back(
+    api, workers, rdb, tmp_path
+):
     port = free_port()
     served_policy_worker(workers, port, "wait")
     wait_registered(rdb, "w1")
