@@ -23,6 +23,7 @@ def create_app(settings: Settings) -> FastAPI:
         redis = connect(settings.redis_url, max_connections=settings.redis_connections)
         app.state.queue = JobQueue(redis, prefix=settings.prefix, lease_s=settings.lease_s)
         app.state.benchmarks = {}
+        app.state.benchmark_failures = {}
         app.state.workers_seen = {}
         try:
             yield

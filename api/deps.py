@@ -29,6 +29,10 @@ def not_found(what: str, ident: str) -> HTTPException:
 WORKER_SEEN_S = 1.0
 
 
+#: After a failed benchmark load, requests get the same answer for this long before a retry.
+BENCHMARK_RETRY_S = 60.0
+
+
 async def require_worker(request: Request, prover: ProverKind) -> None:
     """Refuse work that no live worker can run, rather than queue it silently forever."""
     seen: dict[ProverKind, float] = request.app.state.workers_seen
@@ -46,14 +50,19 @@ async def require_worker(request: Request, prover: ProverKind) -> None:
 async def benchmark_theorems(request: Request, prover: ProverKind) -> list[Theorem]:
     """MiniF2F statements for ``prover`` (every split), loaded once per process."""
     cache: dict[ProverKind, list[Theorem]] = request.app.state.benchmarks
+    failures: dict[ProverKind, tuple[float, str]] = request.app.state.benchmark_failures
     if prover not in cache:
+        failed_at, reason = failures.get(prover, (-BENCHMARK_RETRY_S, ""))
+        if time.monotonic() - failed_at < BENCHMARK_RETRY_S:
+            # A download that just failed (or hung until its timeout) is not retried per request.
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
         data = request.app.state.settings.data.get(prover)
         try:
             cache[prover] = await asyncio.to_thread(
                 load_minif2f, prover, data, include_unsupported=True
             )
         except BenchmarkError as exc:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, f"benchmark data unavailable: {exc}"
-            ) from None
+            reason = f"benchmark data unavailable: {exc}"
+            failures[prover] = (time.monotonic(), reason)
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason) from None
     return cache[prover]
