@@ -272,32 +272,15 @@ def test_vllm_command_line_and_missing_vllm(monkeypatch):
 
 @pytest.mark.coq
 def test_prove_with_a_model_policy_fails_fast_with_the_reason(server_url):
-    theorem = ("--prover", "coq", "--statement", "Theorem t : 1 + 1 = 2.", "--max-expansions", "2")
-    down = prover_cli(
-        "prove",
-        *theorem,
-        "--policy",
-        "openai",
-        "--model",
-        "tiny",
-        "--policy-url",
-        f"http://127.0.0.1:{free_port()}/v1",
-    )
+    def prove(model: str, url: str, *more: str):
+        return prover_cli("prove", "--prover", "coq", "--statement", "Theorem t : 1 + 1 = 2.",
+                          "--max-expansions", "2", "--policy", "openai", "--model", model,
+                          "--policy-url", url, *more)  # fmt: skip
+
+    down = prove("tiny", f"http://127.0.0.1:{free_port()}/v1")
     assert down.returncode != 0 and "cannot reach the policy server" in down.stderr
-    wrong = prover_cli(
-        "prove", *theorem, "--policy", "openai", "--model", "nope", "--policy-url", server_url
-    )
+    wrong = prove("nope", server_url)
     assert wrong.returncode != 0 and "'nope' is not served" in wrong.stderr
-    served = prover_cli(
-        "prove",
-        *theorem,
-        "--policy",
-        "openai",
-        "--model",
-        "tiny",
-        "--policy-url",
-        server_url,
-        "--json",
-    )
+    served = prove("tiny", server_url, "--json")
     assert served.returncode == 0, served.stderr
     assert json.loads(served.stdout)["stats"]["policy_calls"] >= 1
