@@ -211,6 +211,9 @@ def test_in_process_errors_name_the_problem(tmp_path, tiny_dir):
     )
     with pytest.raises(PromptTooLong, match="over the limit of 8"):
         asyncio.run(engine.sample(engine.encode("a long prompt " * 4), 1, SAMPLING))
+    # The engine outlives an event loop: each asyncio.run gets the same, seeded samples.
+    first, again = (asyncio.run(engine.sample(engine.encode("x:::"), 2, SAMPLING)) for _ in "12")
+    assert [s.token_ids for s in first] == [s.token_ids for s in again]
 
 
 def test_cli_builds_a_tiny_model_and_serves_it(tmp_path):
