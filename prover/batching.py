@@ -40,6 +40,7 @@ class RequestBatcher:
         self.sampler = sampler
         self.config = config or BatchingConfig()
         self.stats = BatchStats()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         #: A request that did not fit in the last batch: it opens the next one.
@@ -51,9 +52,14 @@ class RequestBatcher:
         A request that cannot fit in the context fails here, alone, before it can fail a batch.
         """
         self.sampler.check(request)
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A new event loop (another asyncio.run): the old queue and worker belong to a
+            # closed loop and can never be awaited again.
+            self._loop, self._queue, self._held, self._worker = loop, asyncio.Queue(), None, None
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._run(), name="policy-batcher")
-        future: asyncio.Future[list[Sample]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Sample]] = loop.create_future()
         await self._queue.put(_Pending(request, future))
         return await future
 

@@ -121,6 +121,37 @@ def _serve_transformers(config: TransformersBackendConfig, name: str, host: str,
     uvicorn.run(create_app(engine, name), host=host, port=port, log_level="warning")
 
 
+def training_options(steps: int):
+    """Options shared by ``train`` and ``iterate``: the loss and the optimisation budget."""
+    options = [
+        click.option("--loss", type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
+                     default="dco-step", show_default=True),
+        click.option("--n", "n", type=float, default=8.0, show_default=True,
+                     help="DCO's N (default N_eff of dco-step)."),
+        click.option("--steps", type=int, default=steps, show_default=True,
+                     help="Optimiser steps (per round, for iterate)."),
+        click.option("--batch-size", type=int, default=8, show_default=True),
+        click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True),
+    ]  # fmt: skip
+
+    def apply(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+def load_training_data(paths, config, prover: str) -> list:
+    """Examples from every data file, built with the run's templates."""
+    from prover.data import load_examples
+    from prover.prompts import proof_template, tactic_template
+    from search.types import ProverKind
+
+    tactic, proof = tactic_template(config.tactic_template), proof_template(config.proof_template)
+    return [e for path in paths for e in load_examples(path, tactic, proof, ProverKind(prover))]
+
+
 @click.command(name="tiny-model")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option(
@@ -157,26 +188,10 @@ def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
     required=True,
     help="LeanDojo JSON, (state, tactic) JSONL or proof JSONL; repeatable.",
 )
-@click.option(
-    "--loss",
-    type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
-    default="dco-step",
-    show_default=True,
-)
-@click.option(
-    "--n",
-    "n",
-    type=float,
-    default=8.0,
-    show_default=True,
-    help="DCO's N (default N_eff of dco-step).",
-)
+@training_options(steps=1000)
 @click.option("--base-model", required=True, help="Model directory (or hub id) to fine-tune.")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--steps", type=int, default=1000, show_default=True)
-@click.option("--batch-size", type=int, default=8, show_default=True)
 @click.option("--grad-accum", type=int, default=1, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True)
 @click.option(
     "--threshold",
     type=float,
@@ -204,21 +219,13 @@ def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 def train(data_paths, base_model, out, prover, **options) -> None:
     """Fine-tune a policy with CE or DCO; the result loads in `serve-policy` and `vllm serve`."""
-    from prover.data import DataError, load_examples
-    from prover.prompts import proof_template, tactic_template
+    from prover.data import DataError
     from prover.train import TrainConfig
     from prover.train import train as run_training
-    from search.types import ProverKind
 
     try:
         config = TrainConfig(**options)
-        tactic, proof = (
-            tactic_template(config.tactic_template),
-            proof_template(config.proof_template),
-        )
-        examples = [
-            e for path in data_paths for e in load_examples(path, tactic, proof, ProverKind(prover))
-        ]
+        examples = load_training_data(data_paths, config, prover)
         summary = run_training(config, examples, base_model, out)
     except ValidationError as exc:
         raise _bad(exc) from None
@@ -254,16 +261,7 @@ def train(data_paths, base_model, out, prover, **options) -> None:
     multiple=True,
     help="(state, tactic) data trained on from round 1 (LeanDojo JSON or JSONL).",
 )
-@click.option(
-    "--loss",
-    type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
-    default="dco-step",
-    show_default=True,
-)
-@click.option("--n", "n", type=float, default=8.0, show_default=True)
-@click.option("--steps", type=int, default=200, show_default=True, help="Training steps a round.")
-@click.option("--batch-size", type=int, default=8, show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True)
+@training_options(steps=200)
 @click.option("--tactics-per-expansion", type=int, default=8, show_default=True)
 @click.option("--max-expansions", type=int, default=50, show_default=True)
 @click.option("--timeout", "wall_timeout_s", type=float, default=60.0, show_default=True)
@@ -286,9 +284,8 @@ def iterate(
     """Expert iteration: search with the policy, keep verified proofs, retrain, repeat."""
     import asyncio
 
-    from prover.data import DataError, load_examples
+    from prover.data import DataError
     from prover.iterate import iterate as run_rounds
-    from prover.prompts import proof_template, tactic_template
     from prover.train import TrainConfig
     from search.benchmarks import BenchmarkError, load_minif2f
     from search.config import SearchConfig
@@ -303,13 +300,7 @@ def iterate(
             wall_timeout_s=wall_timeout_s,
         )
         theorems = load_minif2f(ProverKind(prover), data, split)[:limit]
-        tactic, proof = (
-            tactic_template(config.tactic_template),
-            proof_template(config.proof_template),
-        )
-        seed = [
-            e for path in seed_data for e in load_examples(path, tactic, proof, ProverKind(prover))
-        ]
+        seed = load_training_data(seed_data, config, prover)
     except ValidationError as exc:
         raise _bad(exc) from None
     except (BenchmarkError, DataError, ValueError) as exc:

@@ -81,3 +81,17 @@ def test_trace_coq_stdlib_gives_pairs_train_reads(tmp_path):
     }
     examples = load_pairs(out, tactic_template("tactic-state-v1"))
     assert len(examples) == len(rows)
+
+
+def test_iterate_command(tmp_path, minif2f_coq):
+    base = build_tiny_model(tmp_path / "base")
+    done = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "run"),
+                      "--rounds", "1", "--data", str(minif2f_coq), "--split", "valid",
+                      "--limit", "2", "--steps", "1", "--max-expansions", "1",
+                      "--tactics-per-expansion", "2", "--timeout", "20")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("round 1: solved ") and "/2 (" in done.stdout
+    assert len((tmp_path / "run" / ROUNDS_NAME).read_text().splitlines()) == 1
+    missing = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r2"),
+                         "--data", str(tmp_path / "none.jsonl"))  # fmt: skip
+    assert missing.returncode != 0 and "none.jsonl" in missing.stderr

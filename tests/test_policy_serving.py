@@ -211,6 +211,9 @@ def test_in_process_errors_name_the_problem(tmp_path, tiny_dir):
     )
     with pytest.raises(PromptTooLong, match="over the limit of 8"):
         asyncio.run(engine.sample(engine.encode("a long prompt " * 4), 1, SAMPLING))
+    # The engine outlives an event loop: each asyncio.run gets the same, seeded samples.
+    first, again = (asyncio.run(engine.sample(engine.encode("x:::"), 2, SAMPLING)) for _ in "12")
+    assert [s.token_ids for s in first] == [s.token_ids for s in again]
 
 
 def test_cli_builds_a_tiny_model_and_serves_it(tmp_path):
@@ -272,32 +275,15 @@ def test_vllm_command_line_and_missing_vllm(monkeypatch):
 
 @pytest.mark.coq
 def test_prove_with_a_model_policy_fails_fast_with_the_reason(server_url):
-    theorem = ("--prover", "coq", "--statement", "Theorem t : 1 + 1 = 2.", "--max-expansions", "2")
-    down = prover_cli(
-        "prove",
-        *theorem,
-        "--policy",
-        "openai",
-        "--model",
-        "tiny",
-        "--policy-url",
-        f"http://127.0.0.1:{free_port()}/v1",
-    )
+    def prove(model: str, url: str, *more: str):
+        return prover_cli("prove", "--prover", "coq", "--statement", "Theorem t : 1 + 1 = 2.",
+                          "--max-expansions", "2", "--policy", "openai", "--model", model,
+                          "--policy-url", url, *more)  # fmt: skip
+
+    down = prove("tiny", f"http://127.0.0.1:{free_port()}/v1")
     assert down.returncode != 0 and "cannot reach the policy server" in down.stderr
-    wrong = prover_cli(
-        "prove", *theorem, "--policy", "openai", "--model", "nope", "--policy-url", server_url
-    )
+    wrong = prove("nope", server_url)
     assert wrong.returncode != 0 and "'nope' is not served" in wrong.stderr
-    served = prover_cli(
-        "prove",
-        *theorem,
-        "--policy",
-        "openai",
-        "--model",
-        "tiny",
-        "--policy-url",
-        server_url,
-        "--json",
-    )
+    served = prove("tiny", server_url, "--json")
     assert served.returncode == 0, served.stderr
     assert json.loads(served.stdout)["stats"]["policy_calls"] >= 1
