@@ -49,6 +49,9 @@ def result_row(theorem: Theorem, result: SearchResult, policy: Policy, run_versi
         "policy": policy.name,
         "versions": run_versions,
     }
+    config = getattr(policy, "config", None)
+    if config is not None:  # a model policy: its prompt templates and sampling settings
+        row["policy_config"] = config.model_dump(mode="json")
     row.update(result.model_dump(mode="json", exclude={"tree", "theorem"}))
     return row
 
