@@ -16,6 +16,7 @@ from search.env.lean_protocol import (
     ProtocolMessage,
     TacticProgress,
     TacticReply,
+    command_problems,
     parse_axioms,
     parse_reply,
     tactic_outcome,
@@ -187,24 +188,30 @@ async def test_failing_tactic_with_empty_goals_is_a_failure_not_a_proof():
 
 
 async def test_whole_proof_rejected_by_lean_is_not_verified():
-    """self_proof_check: ``theorem ex : False := by exact?`` as one command fails."""
+    """self_proof_check's first pair: a whole command whose proof fails carries the error."""
+    (recording,) = [r for r in RECORDINGS if r.name == "self_proof_check"]
+    problems = command_problems(parse_reply(recording.replies[0]))
+    assert problems and "could not close the goal" in problems[0]
     env = lean_env()
     theorem = Theorem(name="ex", statement="theorem ex : False := by", prover="lean")
     try:
         verdict = await env.verify(theorem, "exact?")
-        assert not verdict.ok and "could not close the goal" in verdict.message
+        # The stand-in has no recording of the wrapped command: never a verified proof.
+        assert not verdict.ok and verdict.checked_source == "theorem ex : False := by (exact?)"
         assert (await env.verify(theorem, "sorry")).message.startswith("rejected:")
     finally:
         await env.close()
 
 
-def test_whole_proof_command_matches_recorded_layouts():
+def test_whole_proof_is_one_parenthesised_block_that_cannot_end_the_theorem():
     statement = "theorem mathd_numbertheory_188 : Nat.gcd 180 168 = 12 := by"
-    assert proof_command(statement, "norm_num") == (
-        "theorem mathd_numbertheory_188 : Nat.gcd 180 168 = 12 := by norm_num"
-    )
+    assert proof_command(statement, "norm_num") == f"{statement} (norm_num)"
     assert proof_command("theorem t : p := by", "  intro h\n  exact h\n") == (
-        "theorem t : p := by\n  intro h\n  exact h"
+        "theorem t : p := by\n  (intro h\n   exact h)"
+    )
+    # Relative indentation (a nested block) survives the re-indentation.
+    assert proof_command("theorem t : p := by", "have h : q := by\n  simp\nexact h") == (
+        "theorem t : p := by\n  (have h : q := by\n     simp\n   exact h)"
     )
 
 
@@ -214,7 +221,7 @@ def test_whole_proof_command_matches_recorded_layouts():
         ("'mathd_algebra_10' depends on axioms: [propext, Classical.choice, Quot.sound]",
          ("propext", "Classical.choice", "Quot.sound")),
         ("'mathd_algebra_10' does not depend on any axioms", ()),
-        ("'Foo.mathd_algebra_10' depends on axioms: [propext,\n Lean.ofReduceBool]",
+        ("'mathd_algebra_10' depends on axioms: [propext,\n Lean.ofReduceBool]",
          ("propext", "Lean.ofReduceBool")),
         ("'mathd_algebra_10' depends on axioms: [sorryAx]", ("sorryAx",)),
     ],
@@ -224,10 +231,21 @@ def test_print_axioms_output_is_read_exactly(printed, axioms):
     assert parse_axioms(reply, "mathd_algebra_10") == axioms
 
 
-def test_print_axioms_for_another_name_is_not_accepted():
-    reply = parse_reply({"env": 3, "messages": [{"severity": "info", "data": "'other' does not depend on any axioms"}]})
-    with pytest.raises(ProverCrash, match="no axiom report"):
-        parse_axioms(reply, "mathd_algebra_10")
+def info(*printed: str):
+    return parse_reply({"env": 3, "messages": [{"severity": "info", "data": p} for p in printed]})
+
+
+def test_print_axioms_reads_only_the_report_for_the_exact_name():
+    with pytest.raises(ProverCrash, match="0 reports"):
+        parse_axioms(info("'other' does not depend on any axioms"), "mathd_algebra_10")
+    # An opened namespace can make the name resolve to a second constant, printed first: its
+    # clean report must not stand in for the theorem's own.
+    reports = info("'Evil.foo' depends on axioms: [propext]",
+                   "'foo' depends on axioms: [propext, Lean.ofReduceBool]")  # fmt: skip
+    assert parse_axioms(reports, "foo") == ("propext", "Lean.ofReduceBool")
+    assert parse_axioms(info("'Foo.t' does not depend on any axioms"), "Foo.t") == ()
+    with pytest.raises(ProverCrash):
+        parse_axioms(info("'Foo.t' does not depend on any axioms"), "t")
 
 
 def test_replies_of_unknown_shape_are_faults():

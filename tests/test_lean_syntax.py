@@ -7,6 +7,7 @@ from search.env.lean_syntax import (
     check_proof,
     check_statement,
     check_tactic,
+    header_namespace,
     strip_comments_and_strings,
 )
 from search.types import UnsafeInput
@@ -22,7 +23,12 @@ HOSTILE_TACTICS = [
     ("exact by_elab do return default", "by_elab"),
     ("native_decide", "native_decide"),
     ("decide +native", "+native"),
-    ("decide (config := { native := true })", "native := true"),
+    ("decide (config := { native := true })", "native :="),
+    ("decide (config := { native := Bool.true })", "native :="),
+    ("exact (IO.Process.run {cmd := \"sh\"})", "IO.Process.run"),
+    ("exact unsafeCast 0", "unsafeCast"),
+    ("rfl\nalias Evil.foo := Classical.em", "alias"),
+    ("rfl\nattribute [simp] foo", "attribute"),
     ("exact Lean.ofReduceBool _ _ rfl", "Lean.ofReduceBool"),
     ("sorry", "sorry"),
     ("exact sorry", "sorry"),
@@ -131,11 +137,42 @@ def test_header_allows_imports_options_and_opens_only():
         "import Mathlib\nmacro \"x\" : term => `(1)": "'macro'",
         "import Mathlib\nopen Real in\n#print axioms x": "#print",
         "import Mathlib\nrun_cmd pure ()": "'run_cmd'",
-        "import Mathlib; #eval 1": "malformed import",
+        "import Mathlib; #eval 1": "malformed 'import'",
+        "import Mathlib\n #eval IO.println 1": "'#eval'",
+        "import Mathlib\n axiom cheat : False": "'axiom'",
+        "import Mathlib\nset_option\n debug.skipKernelTC true": "debug.skipKernelTC",
+        "import Mathlib\nopen Nat in\ndef evil := 1": "malformed 'open'",
+        "import Mathlib\nopen Real\n  Nat in": "indented line",
+        "import Mathlib\nnoncomputable def f := 1": "malformed 'noncomputable'",
     }
     for header, named in bad.items():
         with pytest.raises(UnsafeInput, match=named):
             check_header(header)
+
+
+def test_theorem_names_must_be_plain_ascii_identifiers():
+    for statement in ("theorem «foo bar» : True := by", "theorem foo℘ : True := by",
+                      "theorem x⁻¹ : True := by", "theorem _root_.foo : True := by"):  # fmt: skip
+        with pytest.raises(UnsafeInput, match="plain ASCII"):
+            check_statement(statement)
+    assert check_statement("theorem amc12a_2002_p6' (n : ℕ) : n = n := by") == "amc12a_2002_p6'"
+
+
+def test_proofs_cannot_close_parentheses_they_did_not_open():
+    """The check wraps a proof in ( ... ): a stray ')' would end the block early."""
+    with pytest.raises(UnsafeInput, match="did not open"):
+        check_proof("norm_num)\nopen Evil\n(simp")
+    with pytest.raises(UnsafeInput, match="open"):
+        check_proof("exact (foo")
+    assert check_proof("exact (by simp [show (1 : ℕ) = 1 from rfl])") == (
+        "exact (by simp [show (1 : ℕ) = 1 from rfl])"
+    )
+    assert check_proof('simp [(")")]') == 'simp [(")")]'  # strings do not count
+
+
+def test_header_namespace_gives_the_full_name():
+    assert header_namespace("import Mathlib\nnamespace Foo\nsection\nend\nnamespace Bar\n") == "Foo.Bar"
+    assert header_namespace("import Mathlib\nnamespace Foo\nend Foo\n") == ""
 
 
 def test_every_minif2f_lean_statement_and_header_passes(minif2f_lean_rows):

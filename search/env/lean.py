@@ -39,7 +39,13 @@ from search.env.lean_protocol import (
     tactic_outcome,
 )
 from search.env.lean_repl import LeanRepl, repl_argv
-from search.env.lean_syntax import check_header, check_proof, check_statement, check_tactic
+from search.env.lean_syntax import (
+    check_header,
+    check_proof,
+    check_statement,
+    check_tactic,
+    header_namespace,
+)
 from search.env.state_tree import StateTree
 from search.types import (
     Failed,
@@ -79,18 +85,27 @@ def mathlib_revision(project_dir: Path | None) -> str | None:
     return next((p.get("rev") for p in packages if p.get("name") == "mathlib"), None)
 
 
+def qualified_name(theorem: Theorem) -> str:
+    """The full name Lean gives the theorem: its header's namespace, then its own name."""
+    name = check_statement(theorem.statement)
+    namespace = header_namespace(theorem.header)
+    return f"{namespace}.{name}" if namespace else name
+
+
 def render_proof(tactics: tuple[str, ...]) -> str:
     """A tactic path as the body of a ``by`` block (each tactic keeps its own line breaks)."""
     return "\n".join(tactics)
 
 
 def proof_command(statement: str, proof: str) -> str:
-    """The whole declaration: the statement (ending in ``:= by``) and the proof, on the same
-    line when it is one line, else as an indented block."""
+    """The whole declaration: the statement (ending in ``:= by``) and the proof as one
+    parenthesised tactic block, ``by (tac1 ...)``. Inside the parentheses a command keyword
+    is a parse error, so no text of the proof (whose parentheses ``check_proof`` has balanced)
+    can end the theorem and add a declaration, an alias or an ``open`` of its own."""
     body = textwrap.dedent(proof.strip("\n")).rstrip()
     if "\n" not in body:
-        return f"{statement.rstrip()} {body.strip()}"
-    return statement.rstrip() + "\n" + textwrap.indent(body, "  ")
+        return f"{statement.rstrip()} ({body.strip()})"
+    return statement.rstrip() + "\n  (" + textwrap.indent(body, "   ").lstrip() + ")"
 
 
 @dataclass
@@ -147,7 +162,7 @@ async def check_whole_proof(
     worker: _Worker, statement: str, name: str, proof: str, timeout: float, allow_native: bool
 ) -> Verdict:
     """The check every reported proof passes: the whole declaration as one command, then
-    ``#print axioms`` (``check_proof`` has already refused commands and placeholders)."""
+    ``#print axioms`` of the theorem's fully qualified ``name``."""
     command = proof_command(statement, proof)
     reply = await worker.repl.request(worker.command(command), timeout)
     problems = command_problems(reply)
@@ -386,7 +401,7 @@ class LeanEnvironment:
     ) -> AsyncIterator[LeanSession]:
         """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
         check_header(theorem.header)
-        name = check_statement(theorem.statement)
+        name = qualified_name(theorem)
         async with self._slot():
             session = LeanSession(self, theorem, name, tactic_timeout_s)
             try:
@@ -403,7 +418,7 @@ class LeanEnvironment:
         """Check a whole proof on a pooled process (for callers outside a search)."""
         try:
             check_header(theorem.header)
-            name = check_statement(theorem.statement)
+            name = qualified_name(theorem)
             text = check_proof(proof, self.config.allow_native_decide)
         except UnsafeInput as exc:
             return Verdict(False, f"rejected: {exc}")

@@ -24,7 +24,7 @@ OPEN_GOALS = "Incomplete: open goals remain"
 #: Axioms a Lean proof may use: the three of Lean's core that Mathlib relies on.
 ALLOWED_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 _DEPENDS = re.compile(r"'(?P<name>.+?)' depends on axioms:\s*\[(?P<axioms>[^\]]*)\]")
-_NO_AXIOMS = re.compile(r"'(?P<name>.+)' does not depend on any axioms")
+_NO_AXIOMS = re.compile(r"'(?P<name>.+?)' does not depend on any axioms")
 _STALE = ("Unknown proof state", "Unknown environment")
 
 
@@ -174,19 +174,26 @@ def command_problems(reply: Reply) -> list[str]:
 
 
 def parse_axioms(reply: Reply, name: str) -> tuple[str, ...]:
-    """The axioms ``#print axioms name`` reports (``()`` for none).
+    """The axioms ``#print axioms name`` reports for exactly ``name`` (``()`` for none).
 
-    Lean prints ``'N' depends on axioms: [a, b]`` or ``'N' does not depend on any axioms`` with
-    ``N`` fully qualified; the name must match (or end in ``.name``, for a namespaced header).
+    Lean prints ``'N' depends on axioms: [a, b]`` or ``'N' does not depend on any axioms``
+    with ``N`` fully qualified, one report per constant the name resolves to (an opened
+    namespace can add others): only the report for ``name`` itself counts, and there must be
+    exactly one.
     """
     if not isinstance(reply, CommandReply):
         raise ProverCrash(f"#print axioms: unexpected reply {reply}")
     if reply.errors:
         raise ProverCrash(f"#print axioms {name} failed: {reply.errors[0].data}")
-    text = " ".join(" ".join(m.data.split()) for m in reply.messages if m.severity == "info")
-    for pattern in (_DEPENDS, _NO_AXIOMS):
-        match = pattern.search(text)
-        if match and (match["name"] == name or match["name"].endswith("." + name)):
-            listed = match.groupdict().get("axioms") or ""
-            return tuple(a.strip() for a in listed.split(",") if a.strip())
-    raise ProverCrash(f"#print axioms {name}: no axiom report in {text[:200]!r}")
+    found: list[tuple[str, ...]] = []
+    for message in reply.messages:
+        if message.severity != "info":
+            continue
+        text = " ".join(message.data.split())
+        for match in _DEPENDS.finditer(text):
+            if match["name"] == name:
+                found.append(tuple(a.strip() for a in match["axioms"].split(",") if a.strip()))
+        found += [() for match in _NO_AXIOMS.finditer(text) if match["name"] == name]
+    if len(found) != 1:
+        raise ProverCrash(f"#print axioms {name}: {len(found)} reports for it, not one")
+    return found[0]

@@ -22,18 +22,20 @@ ESCAPES = frozenset({
     "macro_rules", "syntax", "declare_syntax_cat", "notation", "infix", "infixl", "infixr",
     "prefix", "postfix", "initialize", "builtin_initialize", "implemented_by", "extern",
     "unsafe", "axiom", "opaque", "partial", "import", "sorryAx", "dbg_trace", "dbgTrace",
-    "IO", "unsafeIO", "unsafeBaseIO", "unsafeEIO",
+    "IO", "unsafeIO", "unsafeBaseIO", "unsafeEIO", "unsafeCast", "simproc", "dsimproc",
 })  # fmt: skip
 #: Tokens that leave a proof incomplete.
 PLACEHOLDERS = frozenset({"sorry", "admit"})
 #: Native code evaluation: proofs trust the compiler (axiom ``Lean.ofReduceBool``).
-NATIVE = frozenset({"native_decide", "ofReduceBool", "Lean.ofReduceBool", "Lean.reduceBool"})
+NATIVE = frozenset({"native_decide", "ofReduceBool", "ofReduceNat", "reduceBool", "reduceNat"})
 #: Commands that start a declaration or a scope: a proof that contains one would end the
 #: theorem early and smuggle in a second command.
 DECLARATIONS = frozenset({
     "theorem", "lemma", "def", "example", "instance", "abbrev", "structure", "class",
     "inductive", "coinductive", "namespace", "section", "end", "universe", "variable",
-    "mutual", "deriving", "export",
+    "mutual", "deriving", "export", "alias", "attribute", "notation3", "irreducible_def",
+    "seal", "unseal", "include", "omit", "add_decl_doc", "noncomputable", "private",
+    "protected", "local", "scoped",
 })  # fmt: skip
 #: ``set_option`` names a header, tactic or proof may set: resource limits and printing.
 #: Anything else (``debug.skipKernelTC``, ``trace.*`` floods, ...) is refused.
@@ -49,7 +51,7 @@ MAX_TACTIC_CHARS = 4_000
 MAX_PROOF_CHARS = 100_000
 
 _IDENT = re.compile(r"#?[^\W\d][\w'!?]*(?:\.[^\W\d][\w'!?]*)*")
-_NATIVE_CONFIG = re.compile(r"\+native\b|\bnative\s*:=\s*true\b")
+_NATIVE_CONFIG = re.compile(r"\+native\b|\bnative\s*:=")
 _SET_OPTION = re.compile(r"\bset_option\s+([^\s]+)")
 
 
@@ -114,9 +116,11 @@ def _check_tokens(code: str, what: str, allow_native: bool, banned: frozenset[st
     for token in tokens(code):
         if token.startswith("#"):
             raise UnsafeInput(f"{what} contains the command {token!r}")
-        if token in ESCAPES or token in banned:
+        # Every part of a dotted name counts: ``IO.Process.run`` is as much IO as ``IO``.
+        parts = token.split(".")
+        if any(part in ESCAPES for part in parts) or token in banned:
             raise UnsafeInput(f"{what} contains the forbidden construct {token!r}")
-        if token in NATIVE and not allow_native:
+        if any(part in NATIVE for part in parts) and not allow_native:
             raise UnsafeInput(
                 f"{what} uses {token!r} (native evaluation; allow it with allow_native_decide)"
             )
@@ -128,14 +132,31 @@ def _check_tokens(code: str, what: str, allow_native: bool, banned: frozenset[st
 
 
 def check_header(header: str) -> None:
-    """A header is imports, ``open``, allowed ``set_option``s, ``universe`` and scopes."""
+    """A header is imports, then ``open``, allowed ``set_option``s, ``universe`` and scopes.
+
+    Each command starts at column 0 (Lean does not care about columns, so an indented line is
+    checked as the command it continues); only an ``open`` list may continue on indented lines,
+    and those hold names only.
+    """
     code = strip_comments_and_strings(header)
+    # ``import`` lines are checked by their shape below; everything else by its tokens.
+    rest = "\n".join(line for line in code.splitlines() if not line.startswith("import"))
+    _check_tokens(rest, "header", allow_native=False, banned=PLACEHOLDERS)
     seen_other = False
+    command = ""
     for line in code.splitlines():
-        if not line.strip() or line[0].isspace():
-            continue  # blank, or the continuation of an ``open`` list
-        first = tokens(line)[:1]
-        command = first[0] if first else line.split()[0]
+        if not line.strip():
+            continue
+        words = line.split()
+        if line[0].isspace():
+            names = all(_IDENT.fullmatch(w) for w in words) and "in" not in words
+            if command != "open" or not names:
+                raise UnsafeInput(
+                    f"header: indented line {line.strip()[:60]!r} (only an 'open' list of names "
+                    "may continue on the next line)"
+                )
+            continue
+        command = words[0]
         if command not in HEADER_COMMANDS:
             raise UnsafeInput(
                 f"header command {command!r} is not allowed (headers hold only "
@@ -144,11 +165,40 @@ def check_header(header: str) -> None:
         if command == "import" and seen_other:
             raise UnsafeInput("header: 'import' must come before every other command")
         seen_other = seen_other or command != "import"
-        rest = line.split(None, 1)[1] if command == "import" and len(line.split()) > 1 else ""
-        if command != "import":
-            _check_tokens(line, "header", allow_native=False, banned=PLACEHOLDERS)
-        elif not re.fullmatch(r"(?:\s*[\w.]+)+\s*", rest):
-            raise UnsafeInput(f"header: malformed import {line.strip()!r}")
+        _check_header_command(command, words[1:], line)
+
+
+def _check_header_command(command: str, args: list[str], line: str) -> None:
+    """The shape of one header command (``open X Y``, ``set_option NAME VALUE``, ...)."""
+    names_only = all(_IDENT.fullmatch(a) for a in args)
+    shapes = {
+        "import": len(args) == 1 and names_only,
+        "open": bool(args) and names_only and "in" not in args,
+        "set_option": len(args) == 2 and re.fullmatch(r"[\w.]+", args[1]) is not None,
+        "universe": bool(args) and names_only,
+        "namespace": len(args) == 1 and names_only,
+        "section": len(args) <= 1 and names_only,
+        "end": len(args) <= 1 and names_only,
+        "noncomputable": args == ["section"],
+    }
+    if not shapes[command]:
+        raise UnsafeInput(f"header: malformed {command!r} command {line.strip()[:80]!r}")
+
+
+def header_namespace(header: str) -> str:
+    """The namespace a statement after ``header`` is declared in ('' at the root)."""
+    scopes: list[tuple[str, str]] = []
+    for line in strip_comments_and_strings(header).splitlines():
+        words = line.split()
+        if not words or line[0].isspace():
+            continue
+        if words[0] == "namespace":
+            scopes.append(("namespace", words[1]))
+        elif words[0] == "section" or words[:2] == ["noncomputable", "section"]:
+            scopes.append(("section", ""))
+        elif words[0] == "end" and scopes:
+            scopes.pop()
+    return ".".join(name for kind, name in scopes if kind == "namespace")
 
 
 def check_statement(statement: str) -> str:
@@ -165,6 +215,13 @@ def check_statement(statement: str) -> str:
             raise UnsafeInput(f"statement contains a second command ({token!r})")
     if not re.search(r":=\s*by$", code):
         raise UnsafeInput("a statement must end with ':= by' (the proof is searched for)")
+    # The name is read from the text, so it must be one Lean and we read alike: plain ASCII.
+    name = re.match(r"(?:theorem|lemma)\s+([A-Za-z_][A-Za-z0-9_'.]*)(?=[\s(:{\[⦃])", code)
+    quoted = "«" in statement  # «...» names are blanked by the stripper: refuse them outright
+    if quoted or name is None or name.group(1) != words[1] or words[1].startswith("_root_"):
+        raise UnsafeInput(
+            "the theorem's name must be a plain ASCII identifier (letters, digits, _, ', .)"
+        )
     return words[1]
 
 
@@ -183,5 +240,18 @@ def check_tactic(tactic: str, allow_native: bool = False) -> str:
 
 
 def check_proof(proof: str, allow_native: bool = False) -> str:
-    """A whole tactic proof (the text after ``:= by``); returns it with trailing blanks cut."""
-    return _check_code(proof.rstrip(), "proof", MAX_PROOF_CHARS, allow_native)
+    """A whole tactic proof (the text after ``:= by``); returns it with trailing blanks cut.
+
+    Its parentheses must balance and never close more than they opened: the whole-proof check
+    wraps the proof in ``( ... )``, so that no text of the proof can end the tactic block and
+    start a command of its own.
+    """
+    text = _check_code(proof.rstrip(), "proof", MAX_PROOF_CHARS, allow_native)
+    depth = 0
+    for char in strip_comments_and_strings(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise UnsafeInput("proof closes a parenthesis it did not open")
+    if depth:
+        raise UnsafeInput("proof leaves a parenthesis open")
+    return text
