@@ -20,7 +20,7 @@ from rich.table import Table
 
 from prover.commands import register_model_commands
 from prover.doctor import backends, run_checks
-from prover.model_policy import PolicyError
+from prover.model_policy import PolicyError, check_policy
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
@@ -166,12 +166,10 @@ def policy_from(options: dict[str, Any], prover: ProverKind):
 async def policy_ready(policy) -> None:
     """Exit with the reason now, not once per theorem, if a model server is down or does not
     serve the model (the model-free policy has nothing to check)."""
-    check = getattr(policy, "check", None)
-    if check is not None:
-        try:
-            await check()
-        except PolicyError as exc:
-            fail(str(exc))
+    try:
+        await check_policy(policy)
+    except PolicyError as exc:
+        fail(str(exc))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

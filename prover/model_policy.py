@@ -32,6 +32,14 @@ class PolicyError(RuntimeError):
     """The policy backend could not answer (server down, unknown model, rejected request)."""
 
 
+async def check_policy(policy: object) -> None:
+    """Raise ``PolicyError`` if ``policy``'s backend cannot serve now (server down, model not
+    served); a model-free policy has nothing to check."""
+    check = getattr(policy, "check", None)
+    if check is not None:
+        await check()
+
+
 @dataclass(frozen=True)
 class Completion:
     """One sampled completion with the model's log-prob of each of its tokens."""

@@ -26,7 +26,7 @@ from typing import TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from prover.model_policy import PolicyError
+from prover.model_policy import PolicyError, check_policy
 from prover.policy import Policy
 from search.env.base import ProofEnvironment
 from search.queue import JobQueue
@@ -215,10 +215,8 @@ class Worker:
 
     async def _policy_back(self) -> bool:
         """Whether the policy answers again (the model-free policy always does)."""
-        check = getattr(self.policy, "check", None)
         try:
-            if check is not None:
-                await check()
+            await check_policy(self.policy)
         except PolicyError as exc:
             log.warning("policy still unavailable: %s", exc)
             return False
