@@ -209,6 +209,10 @@ def test_whole_proof_is_one_parenthesised_block_that_cannot_end_the_theorem():
     assert proof_command("theorem t : p := by", "  intro h\n  exact h\n") == (
         "theorem t : p := by\n  (intro h\n   exact h)"
     )
+    # A trailing line comment must not swallow the closing parenthesis.
+    assert proof_command("theorem t : p := by", "simp -- done") == (
+        "theorem t : p := by (simp -- done\n  )"
+    )
     # Relative indentation (a nested block) survives the re-indentation.
     assert proof_command("theorem t : p := by", "have h : q := by\n  simp\nexact h") == (
         "theorem t : p := by\n  (have h : q := by\n     simp\n   exact h)"

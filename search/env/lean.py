@@ -103,9 +103,11 @@ def proof_command(statement: str, proof: str) -> str:
     is a parse error, so no text of the proof (whose parentheses ``check_proof`` has balanced)
     can end the theorem and add a declaration, an alias or an ``open`` of its own."""
     body = textwrap.dedent(proof.strip("\n")).rstrip()
+    # A proof whose last line ends in a ``--`` comment would swallow a ``)`` on that line.
+    close = "\n  )" if "--" in body.rsplit("\n", 1)[-1] else ")"
     if "\n" not in body:
-        return f"{statement.rstrip()} ({body.strip()})"
-    return statement.rstrip() + "\n  (" + textwrap.indent(body, "   ").lstrip() + ")"
+        return f"{statement.rstrip()} ({body.strip()}{close}"
+    return statement.rstrip() + "\n  (" + textwrap.indent(body, "   ").lstrip() + close
 
 
 @dataclass
