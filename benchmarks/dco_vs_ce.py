@@ -77,10 +77,11 @@ def make_split(
     noise: float,
     generator: torch.Generator,
     exclude: set[tuple[int, int]] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, set]:
-    """(input_ids, labels) tensors; ``noise`` of the labels are uniform random answers."""
+) -> tuple[torch.Tensor, torch.Tensor, set, torch.Tensor]:
+    """(input_ids, labels, pairs used, corrupted): ``noise`` of the labels are uniform random
+    answers; ``corrupted`` marks the rows whose label is not the true answer."""
     seen: set[tuple[int, int]] = set()
-    rows, labels = [], []
+    rows, labels, corrupted = [], [], []
     while len(rows) < count:
         a, b = torch.randint(0, task.operand_max, (2,), generator=generator).tolist()
         if (a, b) in seen or (exclude and (a, b) in exclude):
@@ -89,10 +90,11 @@ def make_split(
         answer = task.answer(a, b)
         if torch.rand((), generator=generator) < noise:
             answer = int(torch.randint(0, task.modulus, (), generator=generator))
+        corrupted.append(answer != task.answer(a, b))
         prompt, target = task.encode(a, b, answer)
         rows.append(prompt + target)
         labels.append([-100] * len(prompt) + target)
-    return torch.tensor(rows), torch.tensor(labels), seen
+    return torch.tensor(rows), torch.tensor(labels), seen, torch.tensor(corrupted)
 
 
 def build_model(args: argparse.Namespace, seed: int):
@@ -120,8 +122,8 @@ def batch_of(ids: torch.Tensor, labels: torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def evaluate(model, ids: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """Exact pass@k on held-out problems: mean of 1 - (1 - p)^k, p teacher-forced."""
+def label_probabilities(model, ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Teacher-forced probability of each row's label (float64)."""
     model.eval()
     logp = []
     for start in range(0, len(ids), 512):
@@ -130,7 +132,23 @@ def evaluate(model, ids: torch.Tensor, labels: torch.Tensor) -> dict[str, float]
         )
         logp.append(sequence_logprobs(lp.double(), mask.double()))
     model.train()
-    p = torch.exp(torch.cat(logp))
+    return torch.exp(torch.cat(logp))
+
+
+def memorisation(model, train_ids, train_labels, corrupted, rows: int = 500) -> dict[str, float]:
+    """Mean probability the model gives the *training* label, on rows whose label is the true
+    answer and on rows whose label is random noise: the second rising means the model is
+    memorising noise, which is what costs held-out pass@k late in training."""
+    out = {}
+    for name, rows_mask in (("train_p_true_label", ~corrupted), ("train_p_noise_label", corrupted)):
+        index = rows_mask.nonzero().flatten()[:rows]
+        out[name] = float(label_probabilities(model, train_ids[index], train_labels[index]).mean())
+    return out
+
+
+def evaluate(model, ids: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """Exact pass@k on held-out problems: mean of 1 - (1 - p)^k, p teacher-forced."""
+    p = label_probabilities(model, ids, labels)
     ks = torch.tensor(KS, dtype=torch.float64)
     curve = 1 - torch.exp(ks[:, None] * torch.log1p(-p.clamp(max=1 - 1e-15))[None, :])
     return {f"pass@{k}": float(v) for k, v in zip(KS, curve.mean(dim=1).tolist(), strict=True)} | {
@@ -144,7 +162,7 @@ def train_one(args, method: str, n: int, train_data, held_out, seed: int) -> dic
     model = build_model(args, seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     generator = torch.Generator().manual_seed(seed + 1)
-    ids, labels = train_data
+    ids, labels, corrupted = train_data
     pool = args.batch_size * (1 if method == "ce" else args.pool_factor)
     checkpoints = {round(args.steps * f) for f in args.eval_at}
     history, dropped, seen = [], 0, 0
@@ -169,6 +187,7 @@ def train_one(args, method: str, n: int, train_data, held_out, seed: int) -> dic
         if step in checkpoints:
             row = {"step": step, "wall_s": time.perf_counter() - started}
             row |= evaluate(model, *held_out)
+            row |= memorisation(model, ids, labels, corrupted)
             row["dropped_fraction"] = dropped / seen if seen else 0.0
             history.append(row)
             print(
@@ -244,14 +263,21 @@ def report(args, results: dict, wall_s: float) -> str:
         lines += [
             f"## {task}",
             "",
-            "| method | step | " + " | ".join(f"pass@{k}" for k in REPORTED_KS) + " | dropped |",
-            "|---" * (len(REPORTED_KS) + 3) + "|",
+            "| method | step | "
+            + " | ".join(f"pass@{k}" for k in REPORTED_KS)
+            + " | dropped | p(train label), true | p(train label), noise |",
+            "|---" * (len(REPORTED_KS) + 5) + "|",
         ]
         for run in runs:
             for h in run["history"]:
                 cells = " | ".join(f"{h[f'pass@{k}']:.3f}" for k in REPORTED_KS)
+                memorised = " | ".join(
+                    f"{h[key]:.3f}" if key in h else "n/a"
+                    for key in ("train_p_true_label", "train_p_noise_label")
+                )
                 lines.append(
-                    f"| {label(run)} | {h['step']} | {cells} | {h['dropped_fraction']:.0%} |"
+                    f"| {label(run)} | {h['step']} | {cells} | {h['dropped_fraction']:.0%} "
+                    f"| {memorised} |"
                 )
         ce = runs[0]["history"][-1]
         best = max(runs[1:], key=lambda r: r["history"][-1]["pass@64"])
@@ -312,8 +338,9 @@ def main() -> None:
         task = TASKS[task_name]
         generator = torch.Generator().manual_seed(args.seed)
         pairs = args.train_pairs if task_name == "mul" else args.add_train_pairs
-        *train_data, seen = make_split(task, pairs, args.noise, generator)
-        *held_out, _ = make_split(task, args.held_out, 0.0, generator, exclude=seen)
+        train_ids, train_labels, seen, corrupted = make_split(task, pairs, args.noise, generator)
+        train_data = (train_ids, train_labels, corrupted)
+        held_out = make_split(task, args.held_out, 0.0, generator, exclude=seen)[:2]
         print(f"{task_name}: {pairs} training pairs, {args.held_out} held out", flush=True)
         ns = args.dco_n if task_name == "mul" else args.add_dco_n
         runs = [train_one(args, "ce", 1, train_data, held_out, args.seed)]

@@ -48,7 +48,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from prover.automation import COQ_CLOSERS, AutomationPolicy
+from prover.automation import AutomationPolicy, coq_closers
 from prover.policy import Candidate, Policy, normalize_priors
 from search.benchmarks import SPLITS, load_minif2f
 from search.config import ProverLimits, SearchConfig, Strategy, default_workers
@@ -322,8 +322,8 @@ async def compare(
             ONE_SHOT,
             theorems,
             make_environment(ProverKind.COQ, limits),
-            ScriptPolicy("one-shot-automation", COQ_CLOSERS),
-            one_try_each(len(COQ_CLOSERS)),
+            ScriptPolicy("one-shot-automation", coq_closers()),
+            one_try_each(len(coq_closers())),
             concurrency,
             console,
         )

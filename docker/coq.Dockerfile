@@ -1,9 +1,11 @@
-# The Coq search image: Debian's Coq 8.16 with the libraries MiniF2F-Coq uses, and dcoprover.
+# The Coq search image: Debian's Coq 8.16 with the libraries MiniF2F-Coq uses, csdp (the
+# solver behind `psatz`), and dcoprover.
 # Runs `prover eval` / `prover prove` (and, with the service, `prover worker --prover coq`).
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      coq libcoq-stdlib libcoq-coquelicot libcoq-hammer python3 python3-venv ca-certificates \
+      coq libcoq-stdlib libcoq-coquelicot libcoq-hammer coinor-csdp python3 python3-venv \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -9,6 +9,7 @@ reads of the goal text decide which tactics apply: ``intros`` only under a binde
 from __future__ import annotations
 
 import re
+import shutil
 
 from prover.policy import Candidate, dedupe_and_sort, normalize_priors
 from search.types import ProofState, ProverKind, Theorem
@@ -37,6 +38,8 @@ COQ_CHEAP_CLOSERS = frozenset(
 _HYP = re.compile(r"^\s*([A-Za-z_][\w']*(?:, [A-Za-z_][\w']*)*) : (.*)$")
 _R_HINTS = re.compile(r"\bR\b|\bRabs\b|\bsqrt\b|\bINR\b|\bIZR\b|\bln\b|\bexp\b|\bPI\b")
 _ZN_HINTS = re.compile(r"\bnat\b|\bZ\b|\bN\b|\bmod\b|\bZ\.|\bNat\.")
+#: ``psatz`` calls ``csdp`` (Debian: ``coinor-csdp``); without it the tactic always fails.
+_HAS_CSDP = shutil.which("csdp") is not None
 _DEF = re.compile(r"^\s*(?:Definition|Fixpoint)\s+([A-Za-z_][\w']*)", re.MULTILINE)
 
 
@@ -63,6 +66,84 @@ RABS_CASES = (
     "| |- context [Rabs ?x] => unfold Rabs; destruct (Rcase_abs x) "
     "| H : context [Rabs ?x] |- _ => unfold Rabs in H; destruct (Rcase_abs x) end"
 )
+
+
+#: Large ``nat`` literals (5000 and up) print as ``Init.Nat.of_num_uint (...)``, an opaque
+#: function call to ``lia``. This turns each into ``N.to_nat <binary literal>`` (equal by
+#: computation, so ``change`` accepts it), which ``lia``'s ``Zify`` front end reads as a number.
+NAT_LITERALS_TO_N = (
+    "repeat match goal with "
+    "| |- context [Nat.of_num_uint ?u] => "
+    "let z := eval vm_compute in (Coq.NArith.BinNat.N.of_nat (Nat.of_num_uint u)) in "
+    "change (Nat.of_num_uint u) with (Coq.NArith.BinNat.N.to_nat z) in * "
+    "| H : context [Nat.of_num_uint ?u] |- _ => "
+    "let z := eval vm_compute in (Coq.NArith.BinNat.N.of_nat (Nat.of_num_uint u)) in "
+    "change (Nat.of_num_uint u) with (Coq.NArith.BinNat.N.to_nat z) in * end"
+)
+
+
+#: Coquelicot's complex numbers are pairs of reals: an equation between them is two real
+#: equations. This destructs every complex variable and splits every complex equation among
+#: the hypotheses into its real and imaginary parts; ``C_CLOSERS`` do the same to the goal.
+C_COMPONENTS = (
+    "repeat match goal with z : C |- _ => destruct z end; "
+    "repeat match goal with H : @eq C _ _ |- _ => "
+    "let Hre := fresh in let Him := fresh in "
+    "pose proof (f_equal fst H) as Hre; pose proof (f_equal snd H) as Him; "
+    "simpl in Hre, Him; clear H end"
+)
+C_CLOSERS: dict[str, float] = {
+    "apply injective_projections; simpl; lra": 8,
+    "apply injective_projections; simpl; nra": 3,
+    "split; apply injective_projections; simpl; lra": 3,
+}
+
+
+#: Positivstellensatz certificates of degree 2 and 4 (sums of squares: ``4 <= x^2 - 6x + 13``,
+#: ``(a + b)^4 <= 8 (a^4 + b^4)``), found by the external SDP solver ``csdp`` and checked by
+#: Coq's kernel, so the solver is only an oracle. Offered only where ``csdp`` is installed.
+PSATZ_CLOSERS: dict[str, float] = {"psatz R 2": 5, "psatz R 4": 2}
+
+
+def coq_closers() -> dict[str, float]:
+    """Every Coq closing tactic this policy knows, with its prior: the plain list, the complex
+    number closers and, where ``csdp`` is installed, ``psatz``. Whole proofs (pass@N) and the
+    one-shot baseline of ``benchmarks/search.py`` use exactly this list, so best-first search
+    is compared with the same tactics tried alone, not with a shorter list."""
+    return COQ_CLOSERS | C_CLOSERS | (PSATZ_CLOSERS if _HAS_CSDP else {})
+
+
+def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) -> dict[str, float]:
+    """Steps that use one named hypothesis: case splits, rewriting, clearing denominators.
+
+    These are what one-shot automation cannot do and search can: rewrite with a function's
+    defining equation (``h : forall x, f x = 5 * x + 4``) and then call a closer, or clear the
+    denominators of ``h : (n + 5) / (n - 3) = 2`` (``field_simplify_eq`` leaves ``n - 3 <> 0``
+    as a side goal, which the disequality step closes).
+    """
+    closer = "lra" if real else "lia"
+    weights: dict[str, float] = {}
+    for name, typ in hyps:
+        if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
+            weights[f"destruct {name}"] = 8
+        if typ.startswith("forall") and " = " in typ and "<->" not in typ:
+            weights[f"rewrite !{name} in *"] = 6
+        elif re.match(r"^[A-Za-z_][\w']* = ", typ) or re.search(r" = [A-Za-z_][\w']*$", typ):
+            weights["subst"] = 6
+            weights[f"rewrite {name} in *"] = 2
+        elif "=" in typ and not typ.startswith("forall"):
+            weights[f"rewrite {name}"] = 1.5
+        if typ.startswith("forall") or "->" in typ:
+            weights[f"apply {name}"] = 1
+        if real and "/" in typ and " = " in typ and not typ.startswith("forall"):
+            weights[f"field_simplify_eq in {name}"] = 5
+        if " <> " in typ and " <> " in conclusion:
+            weights[f"intro; apply {name}; {closer}"] = 6
+        mentioned = re.search(r"\b" + re.escape(name) + r"\b", conclusion) is not None
+        if typ in ("nat", "Z") and mentioned:
+            weights[f"induction {name}"] = 1.5
+            weights[f"destruct {name}"] = 1
+    return weights
 
 
 def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
@@ -94,20 +175,19 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
         weights["right"] = 3
     if "Rabs" in text:
         weights[RABS_CASES] = 8
-    for name, typ in hyps:
-        if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
-            weights[f"destruct {name}"] = 8
-        if re.match(r"^[A-Za-z_][\w']* = ", typ) or re.search(r" = [A-Za-z_][\w']*$", typ):
-            weights["subst"] = 6
-            weights[f"rewrite {name} in *"] = 2
-        elif "=" in typ and not typ.startswith("forall"):
-            weights[f"rewrite {name}"] = 1.5
-        if typ.startswith("forall") or "->" in typ:
-            weights[f"apply {name}"] = 1
-        mentioned = re.search(r"\b" + re.escape(name) + r"\b", conclusion) is not None
-        if typ in ("nat", "Z") and mentioned:
-            weights[f"induction {name}"] = 1.5
-            weights[f"destruct {name}"] = 1
+    weights.update(_hypothesis_steps(hyps, conclusion, real))
+    binder = conclusion.startswith("forall") or "->" in conclusion
+    if real and _HAS_CSDP and not binder and re.search(r"<=|>=|<|>", conclusion):
+        weights.update(PSATZ_CLOSERS)
+    if " <> " in conclusion or conclusion.startswith("~"):
+        weights["assumption"] = 4
+    if real and "/" in conclusion and " = " in conclusion:
+        weights["field_simplify_eq"] = 4
+    if "Open Scope C_scope" in theorem.header or re.search(r": C\b", text):
+        weights.update(C_CLOSERS)
+        weights[C_COMPONENTS] = 5
+    if "Init.Nat.of_num_uint" in text:
+        weights[NAT_LITERALS_TO_N] = 40  # before lia, which cannot read them
     for definition in _DEF.findall(theorem.header):
         if re.search(r"\b" + re.escape(definition) + r"\b", text):
             weights[f"unfold {definition} in *"] = 10
@@ -154,7 +234,7 @@ class AutomationPolicy:
 
     async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
         """Whole proofs: every closer, alone and after the introduction step."""
-        closers = COQ_CLOSERS if self.prover is ProverKind.COQ else LEAN_CLOSERS
+        closers = coq_closers() if self.prover is ProverKind.COQ else LEAN_CLOSERS
         intro = "intros." if self.prover is ProverKind.COQ else "intros"
         separator = "." if self.prover is ProverKind.COQ else ""
         scripts: dict[str, float] = {}

@@ -217,6 +217,9 @@ def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
 @click.option("--tactic-template", default="tactic-state-v1", show_default=True)
 @click.option("--proof-template", default="proof-deepseek-v1", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--tensorboard", is_flag=True, help="Also log the curves to OUT/tensorboard (TensorBoard)."
+)
 def train(data_paths, base_model, out, prover, **options) -> None:
     """Fine-tune a policy with CE or DCO; the result loads in `serve-policy` and `vllm serve`."""
     from prover.data import DataError

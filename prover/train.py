@@ -7,7 +7,8 @@ below ``threshold`` and trains on the first ``batch_size`` that remain, so batch
 of examples that still teach. Everything else is ``Trainer``'s: bf16 on GPU, gradient
 accumulation, several GPUs under ``accelerate launch``/``torchrun``, checkpoints saved as
 safetensors with the tokenizer (``vllm serve DIR`` and the transformers policy load them),
-a progress bar, and a JSONL log (``train_log.jsonl``) of loss, mean weight and dropped share.
+a progress bar, and a JSONL log (``train_log.jsonl``) of loss, mean weight and dropped share,
+mirrored to TensorBoard (``OUT/tensorboard``) with ``tensorboard=True``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from prover.losses import (
 )
 
 LOG_NAME = "train_log.jsonl"
+#: TensorBoard event files go here, under the output directory.
+TENSORBOARD_DIR = "tensorboard"
 #: Written next to the weights: which templates and loss made this checkpoint.
 RECIPE_NAME = "dcoprover_train.json"
 
@@ -62,6 +65,7 @@ class TrainConfig(BaseModel):
     save_steps: int = Field(default=500, ge=1)
     tactic_template: str = "tactic-state-v1"
     proof_template: str = "proof-deepseek-v1"
+    tensorboard: bool = Field(default=False, description="also log to OUT/tensorboard")
 
 
 class _Dataset(torch.utils.data.Dataset):
@@ -164,6 +168,20 @@ class JsonlLog(TrainerCallback):
             out.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
 
 
+def _tensorboard_callback(out: Path) -> TrainerCallback:
+    """transformers' own TensorBoard callback, writing to ``out/tensorboard`` (not ``runs/``
+    under the working directory), so a run's curves sit next to its checkpoint."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:  # torch imports it lazily; it needs the tensorboard package
+        raise RuntimeError(
+            "--tensorboard needs the tensorboard package: pip install 'dcoprover[gpu]'"
+        ) from exc
+    from transformers.integrations import TensorBoardCallback
+
+    return TensorBoardCallback(SummaryWriter(log_dir=str(out / TENSORBOARD_DIR)))
+
+
 def train(
     config: TrainConfig, examples: list[Example], base_model: str, out: Path
 ) -> dict[str, float]:
@@ -205,7 +223,8 @@ def train(
         data_collator=lambda batch: collate(
             [example for item in batch for example in item], tokenizer.pad_token_id, config.n
         ),
-        callbacks=[JsonlLog(out / LOG_NAME)],
+        callbacks=[JsonlLog(out / LOG_NAME)]
+        + ([_tensorboard_callback(out)] if config.tensorboard else []),
         train_config=config,
     )
     result = trainer.train()

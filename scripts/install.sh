@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-# Coq and the libraries MiniF2F-Coq uses; shellcheck for the tests of the setup scripts.
-PACKAGES=(coq libcoq-stdlib libcoq-coquelicot libcoq-hammer shellcheck)
+# Coq and the libraries MiniF2F-Coq uses; csdp, the SDP solver behind Coq's `psatz`; shellcheck
+# for the tests of the setup scripts.
+PACKAGES=(coq libcoq-stdlib libcoq-coquelicot libcoq-hammer coinor-csdp shellcheck)
 if ! command -v coqtop >/dev/null || ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null

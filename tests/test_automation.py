@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from prover.automation import COQ_CHEAP_CLOSERS, AutomationPolicy
+from prover.automation import COQ_CHEAP_CLOSERS, NAT_LITERALS_TO_N, AutomationPolicy
 from prover.policy import Candidate, dedupe_and_sort
 from search.types import ProofState, ProverKind, Theorem
 
@@ -38,6 +38,29 @@ async def test_hypotheses_and_header_definitions_suggest_structural_steps():
     )
     assert "destruct H" in proposed and "subst" in proposed and "unfold f in *" in proposed
     assert proposed.index("unfold f in *") < proposed.index("nra")
+
+
+async def test_function_definitions_denominators_and_disequalities_suggest_their_steps():
+    real = Theorem(name="r", header="Require Import Reals.\nOpen Scope R_scope.\n",
+                   statement="Theorem r : True.")  # fmt: skip
+    state = goal(
+        "n : R\n  f : R -> R\n  h : forall x : R, f x = 5 * x + 4\n  H : n <> 3\n"
+        "  H0 : (n + 5) / (n - 3) = 2\n  ============================\n  n - 3 <> 0"
+    )
+    proposed = [c.text for c in await AutomationPolicy().tactics(real, state, 64)]
+    assert "rewrite !h in *" in proposed
+    assert "field_simplify_eq in H0" in proposed
+    assert "intro; apply H; lra" in proposed and "assumption" in proposed
+    assert "field_simplify_eq in h" not in proposed, "a definition is rewritten, not simplified"
+
+
+async def test_large_nat_literals_are_made_readable_to_lia_first():
+    big = goal(
+        "n : nat\n  ============================\n  n = Init.Nat.of_num_uint (Number.UIntDecimal (Decimal.D5 Decimal.Nil))"
+    )
+    proposed = await tactics(big)
+    assert proposed[0] == NAT_LITERALS_TO_N
+    assert (await tactics(goal("============================\n  2 = 2")))[0] != NAT_LITERALS_TO_N
 
 
 async def test_priors_are_normalised_log_probabilities_sorted_best_first():

@@ -10,6 +10,7 @@ from search.env.coq_syntax import (
     parse_proof,
     parse_tactic,
     split_sentences,
+    statement_identifiers,
     strip_comments,
 )
 from search.types import UnsafeInput
@@ -30,7 +31,8 @@ def test_comments_nest_and_unterminated_comment_is_an_error():
 
 
 @pytest.mark.parametrize("tactic", ["lia", "intros x y", "split; lia.", "destruct H as [H1 H2]",
-                                    "all: lia", "2: lra", "(intros; lia)"])  # fmt: skip
+                                    "all: lia", "2: lra", "(intros; lia)",
+                                    "Z.div_mod_to_equations; lia", "Nat.le_elim"])  # fmt: skip
 def test_plain_tactics_are_accepted_as_one_sentence(tactic):
     sentence = parse_tactic(tactic)
     assert sentence.endswith(".")
@@ -66,6 +68,11 @@ HOSTILE_TACTICS = {
     "Print Assumptions t": "Print",
     "Timeout 100000 lia": "Timeout",
     "BackTo 1": "BackTo",
+    # Only a qualified *tactic* name opens a tactic sentence: a vernacular keyword before it
+    # or a space inside it is still vernacular.
+    "Search Z.add": "vernacular",
+    "Z .add": "vernacular",
+    "Z.": "vernacular",
 }
 
 
@@ -77,6 +84,17 @@ def test_hostile_tactics_are_rejected_with_a_reason(tactic, reason):
         if checked in "-+*{}":
             raise UnsafeInput("bullet: sentences")
     assert reason.lower() in str(info.value).lower()
+
+
+def test_tactics_may_name_the_statements_own_unicode_identifiers_and_nothing_else():
+    statement = "Theorem t (f : R -> R) (h₀ : forall x, f x = 2 * x) (h₁ : True) : f 1 = 2."
+    allowed = statement_identifiers(statement)
+    assert allowed == {"h₀", "h₁"}
+    assert parse_tactic("rewrite !h₀ in *", allowed) == "rewrite !h₀ in *."
+    assert parse_proof("rewrite h₀. destruct h₁. lra.", allowed)[0] == "rewrite h₀."
+    for text in ("rewrite !h₀ in *", "rewrite h₂", "аdmit", "exact h₀'"):
+        with pytest.raises(UnsafeInput, match="non-ASCII"):
+            parse_tactic(text, allowed if text != "rewrite !h₀ in *" else frozenset())
 
 
 def test_whole_proof_strips_proof_qed_wrapper_and_comments():

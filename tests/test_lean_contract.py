@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from search.config import LeanConfig, ProverLimits
-from search.env.lean import LeanEnvironment, proof_command
+from search.env.lean import LeanEnvironment, after_statement, proof_command
 from search.env.lean_protocol import (
     CommandReply,
     ProtocolMessage,
@@ -213,6 +213,11 @@ def test_whole_proof_is_one_parenthesised_block_that_cannot_end_the_theorem():
     assert proof_command("theorem t : p := by", "simp -- done") == (
         "theorem t : p := by (simp -- done\n  )"
     )
+    # So must a line comment that ends the statement swallow neither the proof nor a sorry.
+    commented = "theorem t : p := by -- the user's note"
+    assert proof_command(commented, "simp") == f"{commented}\n  (simp)"
+    assert after_statement(commented, "sorry") == f"{commented}\n  sorry"
+    assert after_statement("theorem t : p := by\n", "sorry") == "theorem t : p := by sorry"
     # Relative indentation (a nested block) survives the re-indentation.
     assert proof_command("theorem t : p := by", "have h : q := by\n  simp\nexact h") == (
         "theorem t : p := by\n  (have h : q := by\n     simp\n   exact h)"

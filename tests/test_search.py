@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -65,6 +66,62 @@ async def test_best_first_proves_easy_minif2f_theorems(coq_env, minif2f_coq, nam
     assert result.stats.time_total_s >= result.stats.time_prover_s > 0
     tree = json.loads(result.model_dump_json())["tree"]
     assert tree[0]["parent"] is None and any(n["status"] == "proved" for n in tree)
+
+
+REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "statement"),
+    [
+        # rewrite with a function's definition, then a closer
+        (REALS, "Theorem t (f : R -> R) : (forall x, f x = 5 * x + 4) -> f 1 = 9."),
+        # the same, through hypotheses named as MiniF2F names them (h₀: not ASCII)
+        (
+            REALS,
+            "Theorem t (f g : R -> R) (h₀ : forall x, f x = x ^ 3 + 2 * x + 1) "
+            "(h₁ : forall x, g x = x - 1) : f (g 1) = 1.",
+        ),
+        # a sum-of-squares inequality: psatz, with csdp as its oracle
+        pytest.param(
+            REALS,
+            "Theorem t : forall x y : R, y = x ^ 2 - 6 * x + 13 -> 4 <= y.",
+            marks=pytest.mark.skipif(
+                shutil.which("csdp") is None, reason="csdp not installed (apt install coinor-csdp)"
+            ),
+        ),
+        # clear a denominator in a hypothesis; its side goal n - 3 <> 0 comes from n <> 3
+        (REALS, "Theorem t : forall n : R, n <> 3 -> (n + 5) / (n - 3) = 2 -> n = 11."),
+        # a nat literal >= 5000 is Init.Nat.of_num_uint (...) until rewritten
+        ("Require Import Arith.\n", "Theorem t (n : nat) : 123 * n + 17 = 39500 -> n = 321."),
+        # Nat.modulo is lia's only with the preamble's ZifyNat
+        (
+            "Require Import Arith.\n",
+            "Theorem t : forall n : nat, n mod 7 = 5 -> (5 * n) mod 7 = 4.",
+        ),
+        # a linear system over Coquelicot's C, solved by its real and imaginary parts
+        (
+            "Require Import Reals.\nRequire Import Coquelicot.Coquelicot.\nOpen Scope C_scope.\n",
+            "Theorem t (x e : C) (h0 : x + e = 7) (h1 : 2 * x + e = 3) : e = 11 /\\ x = -4.",
+        ),
+    ],
+    ids=[
+        "function-definition",
+        "unicode-hypotheses",
+        "sum-of-squares",
+        "denominator",
+        "large-nat-literal",
+        "nat-modulo",
+        "complex",
+    ],
+)
+async def test_automation_policy_composes_steps_one_shot_automation_lacks(
+    coq_env, header, statement
+):
+    theorem = Theorem(name="t", header=header, statement=statement)
+    result = await best_first(theorem, coq_env, AutomationPolicy(), SearchConfig(wall_timeout_s=60))
+    assert result.status == "proved", result.message
+    assert_coqc_accepts(result)
 
 
 async def test_search_goes_on_after_a_looping_tactic_and_merges_equal_states(coq_env):

@@ -12,7 +12,7 @@ from prover.data import IGNORE, DataError, Example, encode, load_examples
 from prover.hf_backend import load_model
 from prover.prompts import proof_template, tactic_template
 from prover.tiny_model import build_tiny_model
-from prover.train import LOG_NAME, RECIPE_NAME, LossKind, train
+from prover.train import LOG_NAME, RECIPE_NAME, TENSORBOARD_DIR, LossKind, train
 from search.runner import make_policy
 from search.types import ProofState, ProverKind, Theorem
 from tests.policy_helpers import prover_cli, tiny_train_config
@@ -157,6 +157,15 @@ def test_confidence_filter_drops_covered_examples_and_refills(tmp_path, tiny_dir
     assert all(r["mean_weight"] > 0.9 for r in records if "mean_weight" in r)
 
 
+def tensorboard_scalars(log_dir) -> set[str]:
+    """The scalar tags TensorBoard itself reads back from the event files in ``log_dir``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(log_dir))
+    accumulator.Reload()
+    return set(accumulator.Tags()["scalars"])
+
+
 def test_train_command(tmp_path, tiny_dir):
     data = tmp_path / "train.json"
     data.write_text(json.dumps(LEANDOJO))
@@ -178,10 +187,12 @@ def test_train_command(tmp_path, tiny_dir):
         "2",
         "--lr",
         "1e-3",
+        "--tensorboard",
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "trained on 3 examples (0 too long)" in done.stdout
     assert (tmp_path / "out" / "model.safetensors").exists()
+    assert "train/mean_weight" in tensorboard_scalars(tmp_path / "out" / TENSORBOARD_DIR)
     bad = prover_cli(
         "train",
         "--data",

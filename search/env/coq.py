@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -34,6 +35,7 @@ from search.env.coq_syntax import (
     parse_proof,
     parse_tactic,
     split_sentences,
+    statement_identifiers,
     strip_comments,
 )
 from search.env.coqtop import CoqTop, Reply, coqtop_binary
@@ -122,6 +124,11 @@ class CoqSession:
     #: document is linear: ``BackTo`` to an earlier point discards everything after it.
     _line: list[tuple[str, int]] = field(default_factory=list)
     _root_prompt: int = 0
+
+    @functools.cached_property
+    def identifiers(self) -> frozenset[str]:
+        """Non-ASCII identifiers of the statement, which tactics may name (``h₀``)."""
+        return statement_identifiers(self.theorem.statement)
 
     # -- loading -------------------------------------------------------------------------
     async def _load(self) -> None:
@@ -233,7 +240,7 @@ class CoqSession:
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
         """Run one tactic on ``state``. Raises ``ProverFault`` (after restarting) on faults."""
         try:
-            sentence = parse_tactic(tactic)
+            sentence = parse_tactic(tactic, self.identifiers)
         except UnsafeInput as exc:
             return Failed(f"rejected: {exc}")
         if is_bullet(sentence):
@@ -264,7 +271,7 @@ class CoqSession:
     async def run_proof(self, proof: str) -> StepOutcome:
         """Run a whole proof script from the root: the cheap pre-check before ``coqc``."""
         try:
-            sentences = parse_proof(proof)
+            sentences = parse_proof(proof, self.identifiers)
         except UnsafeInput as exc:
             return Failed(f"rejected: {exc}")
         with self._kill_on_fault():

@@ -21,7 +21,12 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 
-from search.env.coq_syntax import check_header, check_statement, parse_proof
+from search.env.coq_syntax import (
+    check_header,
+    check_statement,
+    parse_proof,
+    statement_identifiers,
+)
 from search.env.process import memory_limiter
 from search.types import Theorem, UnsafeInput, Verdict
 
@@ -50,8 +55,10 @@ def axiom_allowed(printed: str, allowed: frozenset[str] = ALLOWED_AXIOMS) -> boo
 
 
 #: Loaded before every header, in search and check alike: Coq 8.16's ``lia``/``nia`` and
-#: ``lra``/``nra`` need these and most MiniF2F-Coq headers do not import them.
-DEFAULT_PREAMBLE = ("From Coq Require Import Lia Lra Psatz Field.",)
+#: ``lra``/``nra`` need these and most MiniF2F-Coq headers do not import them. The ``Zify*``
+#: modules teach ``lia``'s front end ``Nat.modulo``/``Nat.div``, ``N`` and ``^`` with
+#: constant exponents, and booleans (``n mod 7 = 5 -> 5 * n mod 7 = 4`` becomes one ``lia``).
+DEFAULT_PREAMBLE = ("From Coq Require Import Lia Lra Psatz Field ZifyNat ZifyN ZifyPow ZifyBool.",)
 HAMMER_PREAMBLE = "From Hammer Require Import Tactics."
 
 
@@ -131,7 +138,7 @@ async def check_with_coqc(
     """
     try:
         check_header(theorem.header)
-        sentences = parse_proof(proof)
+        sentences = parse_proof(proof, statement_identifiers(theorem.statement))
         marker = f"dcoprover-assumptions-{secrets.token_hex(8)}"
         source = render_source(theorem, sentences, preamble, marker)
     except UnsafeInput as exc:

@@ -7,12 +7,14 @@ the second is the whole-file ``coqc`` check with ``Print Assumptions`` (see ``co
 
 Policy (documented in the README):
 * tactics and proofs: printable ASCII only (unicode look-alikes of keywords are rejected, not
-  normalised); statements and headers may use Unicode (no control characters), since Coq
+  normalised), except the non-ASCII identifiers of the theorem's own statement (``h₀``);
+  statements and headers may use Unicode (no control characters), since Coq
   identifiers do and an odd identifier there can only name, not run, something;
 * no string literals (``"``) in tactics, since they are the only way to print arbitrary text;
 * comments are removed before checking; an unterminated comment is an error;
-* a tactic sentence starts with a lower-case tactic name, ``(``, a goal selector (``all:``,
-  ``2:``) or is a bullet/brace; anything starting with an upper-case word is vernacular;
+* a tactic sentence starts with a lower-case tactic name, a qualified tactic name
+  (``Z.div_mod_to_equations``), ``(``, a goal selector (``all:``, ``2:``) or is a
+  bullet/brace; anything else starting with an upper-case word is vernacular;
 * a denylist of words that may never appear: ``admit``, ``Admitted``, ``Axiom`` ... .
 """
 
@@ -58,6 +60,9 @@ MAX_PROOF_CHARS = 100_000
 _BULLET = re.compile(r"^(-+|\++|\*+|\{|\})$")
 _SELECTOR = re.compile(r"^(all|\d+(\s*,\s*\d+)*|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+#: A qualified tactic name (``Z.div_mod_to_equations``, ``Nat.lt_wf_ind``-style paths): Coq has
+#: no dotted vernacular keyword, so a sentence that starts with one is a tactic call.
+_QUALIFIED_START = re.compile(r"^[A-Z][\w']*(\.[A-Za-z_][\w']*)+(?![\w'])")
 
 
 def _string_end(text: str, start: int) -> int:
@@ -106,7 +111,22 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _require_ascii(text: str, what: str) -> None:
+#: A Coq identifier as Python sees one (Unicode letters and digits, ``_``, primes).
+_IDENTIFIER = re.compile(r"[^\W\d][\w']*")
+
+
+def statement_identifiers(statement: str) -> frozenset[str]:
+    """The non-ASCII identifiers a statement declares or uses (MiniF2F names hypotheses
+    ``h₀``, ``h₁``): tactics and proofs for that statement may name them, since naming an
+    identifier the user's own statement already holds can only refer to it."""
+    return frozenset(
+        word for word in _IDENTIFIER.findall(strip_comments(statement)) if not word.isascii()
+    )
+
+
+def _require_ascii(text: str, what: str, allowed: frozenset[str] = frozenset()) -> None:
+    if allowed:
+        text = _IDENTIFIER.sub(lambda m: "x" if m.group(0) in allowed else m.group(0), text)
     for ch in text:
         if not (ch.isascii() and (ch.isprintable() or ch in "\n\t\r")):
             raise UnsafeInput(f"{what} contains the non-ASCII or control character {ch!r}")
@@ -175,24 +195,28 @@ def check_tactic_sentence(sentence: str) -> None:
     for word in _WORD.findall(body):
         if word in FORBIDDEN_IN_PROOF:
             raise UnsafeInput(f"forbidden construct {word!r} in tactic {sentence[:80]!r}")
-    if not (body[0].islower() or body[0] == "("):
+    if not (body[0].islower() or body[0] == "(" or _QUALIFIED_START.match(body)):
         raise UnsafeInput(f"not a tactic (vernacular command?): {sentence[:80]!r}")
 
 
-def _check_proof_text(text: str, what: str, max_chars: int) -> None:
-    """Checks shared by single tactics and whole proofs, before any parsing."""
+def _check_proof_text(
+    text: str, what: str, max_chars: int, allowed: frozenset[str] = frozenset()
+) -> None:
+    """Checks shared by single tactics and whole proofs, before any parsing. ``allowed``: the
+    non-ASCII identifiers of the theorem's statement (``statement_identifiers``)."""
     if len(text) > max_chars:
         raise UnsafeInput(f"{what} longer than {max_chars} characters")
-    _require_ascii(text, what)
+    _require_ascii(text, what, allowed)
     if '"' in text:
         raise UnsafeInput(f"string literals are not allowed in {what}s")
     if ".." in text:
         raise UnsafeInput(f"'..' is not allowed in {what}s (Coq reads '...' as a sentence end)")
 
 
-def parse_tactic(text: str) -> str:
-    """Validate one model-proposed tactic; return it as exactly one sentence ending in ``.``."""
-    _check_proof_text(text, "tactic", MAX_TACTIC_CHARS)
+def parse_tactic(text: str, allowed: frozenset[str] = frozenset()) -> str:
+    """Validate one model-proposed tactic; return it as exactly one sentence ending in ``.``.
+    ``allowed``: non-ASCII identifiers the tactic may name (``statement_identifiers``)."""
+    _check_proof_text(text, "tactic", MAX_TACTIC_CHARS, allowed)
     body = " ".join(strip_comments(text).split())
     if not body:
         raise UnsafeInput("empty tactic")
@@ -205,13 +229,13 @@ def parse_tactic(text: str) -> str:
     return sentences[0]
 
 
-def parse_proof(text: str) -> list[str]:
+def parse_proof(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
     """Validate a whole proof script (what goes between ``Proof.`` and ``Qed.``).
 
     An enclosing ``Proof.`` ... ``Qed.`` is tolerated and removed, since models often emit it.
-    Returns the sentences in order.
+    Returns the sentences in order. ``allowed`` as for ``parse_tactic``.
     """
-    _check_proof_text(text, "proof", MAX_PROOF_CHARS)
+    _check_proof_text(text, "proof", MAX_PROOF_CHARS, allowed)
     sentences = split_sentences(strip_comments(text))
     if sentences and sentences[0] == "Proof.":
         sentences = sentences[1:]

@@ -97,6 +97,14 @@ def render_proof(tactics: tuple[str, ...]) -> str:
     return "\n".join(tactics)
 
 
+def after_statement(statement: str, text: str) -> str:
+    """``text`` appended to a statement ending in ``:= by``: after a space, or on its own line
+    when the statement's last line holds a ``--`` comment (which would swallow it)."""
+    statement = statement.rstrip()
+    separator = "\n  " if "--" in statement.rsplit("\n", 1)[-1] else " "
+    return statement + separator + text
+
+
 def proof_command(statement: str, proof: str) -> str:
     """The whole declaration: the statement (ending in ``:= by``) and the proof as one
     parenthesised tactic block, ``by (tac1 ...)``. Inside the parentheses a command keyword
@@ -106,7 +114,7 @@ def proof_command(statement: str, proof: str) -> str:
     # A proof whose last line ends in a ``--`` comment would swallow a ``)`` on that line.
     close = "\n  )" if "--" in body.rsplit("\n", 1)[-1] else ")"
     if "\n" not in body:
-        return f"{statement.rstrip()} ({body.strip()}{close}"
+        return after_statement(statement, f"({body.strip()}{close}")
     return statement.rstrip() + "\n  (" + textwrap.indent(body, "   ").lstrip() + close
 
 
@@ -214,7 +222,7 @@ class LeanSession:
         """Open the statement with a ``sorry``; its proof state is the root (key 0)."""
         assert self.worker is not None
         reply = await self._request(
-            self.worker.command(self.theorem.statement.rstrip() + " sorry"),
+            self.worker.command(after_statement(self.theorem.statement, "sorry")),
             self._limits.check_timeout_s,
         )
         if not isinstance(reply, CommandReply):
