@@ -44,6 +44,11 @@ def coq_checks() -> list[Check]:
             found = bool(where) and any((Path(where) / "user-contrib").glob(f"{library}*"))
             detail = "installed" if found else f"apt-get install {package}"
             checks.append(Check(f"coq: {library}", found, detail))
+    csdp = shutil.which("csdp")
+    # Optional: without it the model-free policy simply does not offer ``psatz``.
+    checks.append(
+        Check("coq: csdp (psatz)", bool(csdp), csdp or "optional: apt-get install coinor-csdp")
+    )
     return checks
 
 

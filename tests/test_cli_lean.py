@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -52,7 +53,9 @@ def test_doctor_reports_backends_as_json():
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     names = {c["name"] for c in report["checks"]}
-    assert {"coq", "lake", "lean: REPL command", "python: lean_dojo"} <= names
+    assert {"coq", "coq: csdp (psatz)", "lake", "lean: REPL command", "python: lean_dojo"} <= names
+    csdp = next(c for c in report["checks"] if c["name"] == "coq: csdp (psatz)")
+    assert csdp["ok"] == (shutil.which("csdp") is not None)
     assert set(report["backends"]) == {"coq", "lean (REPL)", "lean (LeanDojo)"}
     lake = next(c for c in report["checks"] if c["name"] == "lake")
     assert report["backends"]["lean (REPL)"] is False or lake["ok"]
