@@ -301,6 +301,7 @@ async def compare(
     """The three methods one after another, each with its own environment and budget."""
     limits = ProverLimits(pool_size=concurrency)
     base = SearchConfig(wall_timeout_s=budget, tactic_timeout_s=tactic_timeout_s, record_tree=False)
+    closers = coq_closers()
 
     def one_try_each(count: int) -> SearchConfig:
         """pass@N over a fixed list: each script tried once, stop at the first proof."""
@@ -322,8 +323,8 @@ async def compare(
             ONE_SHOT,
             theorems,
             make_environment(ProverKind.COQ, limits),
-            ScriptPolicy("one-shot-automation", coq_closers()),
-            one_try_each(len(coq_closers())),
+            ScriptPolicy("one-shot-automation", closers),
+            one_try_each(len(closers)),
             concurrency,
             console,
         )

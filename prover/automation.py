@@ -164,7 +164,8 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
         weights[tactic] *= 3.0 if real else 0.2
     for tactic in ("lia", "nia", "simpl; lia", "intuition lia"):
         weights[tactic] *= 3.0 if integral and not real else 0.5
-    if conclusion.startswith("forall") or "->" in conclusion or conclusion.startswith("~"):
+    binder = conclusion.startswith("forall") or "->" in conclusion
+    if binder or conclusion.startswith("~"):
         weights = {t: w for t, w in weights.items() if t in COQ_CHEAP_CLOSERS}
         weights["intros"] = 30
     if "/\\" in conclusion or "<->" in conclusion:
@@ -176,7 +177,6 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     if "Rabs" in text:
         weights[RABS_CASES] = 8
     weights.update(_hypothesis_steps(hyps, conclusion, real))
-    binder = conclusion.startswith("forall") or "->" in conclusion
     if real and _HAS_CSDP and not binder and re.search(r"<=|>=|<|>", conclusion):
         weights.update(PSATZ_CLOSERS)
     if " <> " in conclusion or conclusion.startswith("~"):
