@@ -9,6 +9,8 @@ Two questions, one run:
    seconds per theorem. If best-first does not beat (a), the tree search adds nothing over
    the tactics it is built from; (b) is the strongest off-the-shelf Coq automation, the
    baseline a learned policy is measured against. Every reported proof passed ``coqc``.
+   Best-first also runs with ``expansion=full`` (every tactic of a state at once), the
+   ablation of the default lazy expansion.
 2. **Throughput.** Best-first with a fixed expansion budget on a fixed set of theorems, at
    1, 2 and 4 concurrent searches. One ``coqtop`` runs one tactic at a time on one core, so
    prover calls/s cannot exceed ``min(c, cores) / latency``; the measured/bound ratio says how
@@ -51,7 +53,7 @@ from rich.table import Table
 from prover.automation import AutomationPolicy, coq_closers
 from prover.policy import Candidate, Policy, normalize_priors
 from search.benchmarks import SPLITS, load_minif2f
-from search.config import ProverLimits, SearchConfig, Strategy, default_workers
+from search.config import Expansion, ProverLimits, SearchConfig, Strategy, default_workers
 from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_check import coq_version
 from search.env.coq_syntax import parse_proof
@@ -60,6 +62,9 @@ from search.runner import make_environment, run_search_safely, versions
 from search.types import ProofState, ProverKind, StepOutcome, Theorem, UnsafeInput, Verdict
 
 BEST_FIRST = "best-first"
+#: The same search and policy, trying every proposed tactic of a state at once (the ablation
+#: of lazy expansion).
+BEST_FIRST_FULL = "best-first, full expansion"
 ONE_SHOT = "one-shot automation"
 HAMMER = "CoqHammer"
 #: CoqHammer's reconstruction tactics (no external ATP needed), tried in this order.
@@ -298,7 +303,7 @@ async def compare(
     console: Console,
     tactic_timeout_s: float = SearchConfig().tactic_timeout_s,
 ) -> list[MethodRun]:
-    """The three methods one after another, each with its own environment and budget."""
+    """The four methods one after another, each with its own environment and budget."""
     limits = ProverLimits(pool_size=concurrency)
     base = SearchConfig(wall_timeout_s=budget, tactic_timeout_s=tactic_timeout_s, record_tree=False)
     closers = coq_closers()
@@ -318,6 +323,17 @@ async def compare(
             console,
         )
     ]
+    runs.append(
+        await run_method(
+            BEST_FIRST_FULL,
+            theorems,
+            make_environment(ProverKind.COQ, limits),
+            AutomationPolicy(ProverKind.COQ),
+            base.model_copy(update={"expansion": Expansion.FULL}),
+            concurrency,
+            console,
+        )
+    )
     runs.append(
         await run_method(
             ONE_SHOT,

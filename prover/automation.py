@@ -40,14 +40,19 @@ _R_HINTS = re.compile(r"\bR\b|\bRabs\b|\bsqrt\b|\bINR\b|\bIZR\b|\bln\b|\bexp\b|\
 _ZN_HINTS = re.compile(r"\bnat\b|\bZ\b|\bN\b|\bmod\b|\bZ\.|\bNat\.")
 #: ``psatz`` calls ``csdp`` (Debian: ``coinor-csdp``); without it the tactic always fails.
 _HAS_CSDP = shutil.which("csdp") is not None
+#: An order relation: not the arrows ``->``/``<->`` nor the disequality ``<>``.
+_INEQUALITY = re.compile(r"<=|>=|<(?![->])|(?<![-<])>")
 _DEF = re.compile(r"^\s*(?:Definition|Fixpoint)\s+([A-Za-z_][\w']*)", re.MULTILINE)
+
+
+_SEPARATOR = "============================"
 
 
 def _split_goal(goal: str) -> tuple[list[tuple[str, str]], str]:
     """(hypotheses as (name, type) pairs, conclusion) from a printed Coq goal."""
-    if "====" not in goal:
+    if _SEPARATOR not in goal:
         return [], goal.strip()
-    hyps_text, conclusion = goal.split("============================", 1)
+    hyps_text, conclusion = goal.split(_SEPARATOR, 1)
     hyps: list[tuple[str, str]] = []
     for line in hyps_text.splitlines():
         match = _HYP.match(line)
@@ -99,6 +104,69 @@ C_CLOSERS: dict[str, float] = {
 }
 
 
+#: Every ``sqrt e`` in the goal and hypotheses gets its two facts, ``0 <= sqrt e`` and (where
+#: ``nra`` shows ``0 <= e``) ``sqrt e * sqrt e = e``. With them ``nra`` settles
+#: ``3 * sqrt (2 * 8 - 7) - 8 = 1`` and ``x = (13 - sqrt 131) / 4 -> ...``, which no closer
+#: does alone: they know nothing of ``sqrt``.
+SQRT_FACTS = (
+    "repeat match goal with "
+    "| |- context [sqrt ?e] => lazymatch goal with _ : 0 <= sqrt e |- _ => fail | _ => idtac end; "
+    "pose proof (sqrt_pos e); try pose proof (sqrt_sqrt e ltac:(nra)) "
+    "| _ : context [sqrt ?e] |- _ => lazymatch goal with _ : 0 <= sqrt e |- _ => fail "
+    "| _ => idtac end; pose proof (sqrt_pos e); try pose proof (sqrt_sqrt e ltac:(nra)) end"
+)
+
+#: ``INR (3 * 3)`` and ``INR (fact 3)`` are opaque to ``lra``. Through ``IZR (Z.of_nat _)`` they
+#: become the real numerals ``9`` and ``6``; ``simpl Z.of_nat`` reduces only those applications,
+#: never ``2 ^ 2014`` in ``R`` (which ``simpl`` alone would try to unfold for longer than
+#: Coq's own ``Timeout``).
+INR_NUMERALS = "rewrite ?INR_IZR_INZ; simpl Z.of_nat"
+
+#: Values at which a universally quantified hypothesis is instantiated, by binder type: an
+#: identity in ``x`` (``24 x^2 - 19 x - 35 = (a x - 5)(2 b x + c)``) gives, at a few points, the
+#: linear equations in its coefficients that ``lra`` solves.
+INSTANCE_POINTS: dict[str, tuple[str, ...]] = {
+    "R": ("0%R", "1%R", "(-1)%R", "2%R"),
+    "Z": ("0%Z", "1%Z", "(-1)%Z", "2%Z"),
+    "nat": ("0%nat", "1%nat", "2%nat", "3%nat"),
+}
+_SINGLE_BINDER = re.compile(r"^forall \(?([A-Za-z_][\w']*) : (R|Z|nat)\)?, (.*)$")
+_EXISTS_NUMBER = re.compile(r"^exists [A-Za-z_][\w']* : (R|Z|nat),")
+
+
+def goal_numerals(conclusion: str, limit: int = 2) -> list[str]:
+    """Up to ``limit`` natural numerals of the conclusion beyond ``INSTANCE_POINTS``' own (3 to
+    999): ``sigma_inv (sigma (sigma_inv 19)) = 3`` asks for the hypotheses at 19."""
+    found: list[str] = []
+    for numeral in re.findall(r"(?<![\w.%])\d+(?![\w.])", conclusion):
+        if 3 <= int(numeral) <= 999 and numeral not in found:
+            found.append(numeral)
+    return found[:limit]
+
+
+def instantiation_step(name: str, typ: str, extra: list[str] | tuple[str, ...] = ()) -> str | None:
+    """One step that instantiates hypothesis ``name : forall x : T, ...`` at the
+    ``INSTANCE_POINTS`` of ``T`` and at the ``extra`` numerals; a premise of each instance
+    (``x - 3 <> 0 -> ...``) is discharged by ``lra``/``lia`` where it can be. None for other
+    hypotheses, and for a function's definition (``forall x, f x = ...``), which rewriting
+    uses better."""
+    match = _SINGLE_BINDER.match(typ)
+    if match is None:
+        return None
+    variable, sort, body = match.groups()
+    if re.match(r"^[A-Za-z_][\w']* " + re.escape(variable) + " = ", body):
+        return None
+    points = [*INSTANCE_POINTS[sort], *(f"{numeral}%{sort}" for numeral in extra)]
+    if "->" not in body:
+        return "; ".join(f"pose proof ({name} {point})" for point in points)
+    closer = "lra" if sort == "R" else "lia"
+    return "; ".join(
+        f"let h := fresh in pose proof ({name} {point}) as h; "
+        f"try specialize (h ltac:(repeat split; {closer}))"
+        for point in points
+    )
+
+
 #: Positivstellensatz certificates of degree 2 and 4 (sums of squares: ``4 <= x^2 - 6x + 13``,
 #: ``(a + b)^4 <= 8 (a^4 + b^4)``), found by the external SDP solver ``csdp`` and checked by
 #: Coq's kernel, so the solver is only an oracle. Offered only where ``csdp`` is installed.
@@ -135,6 +203,9 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
             weights[f"rewrite {name}"] = 1.5
         if typ.startswith("forall") or "->" in typ:
             weights[f"apply {name}"] = 1
+        instances = instantiation_step(name, typ, goal_numerals(conclusion))
+        if instances is not None:
+            weights[instances] = 5
         if real and "/" in typ and " = " in typ and not typ.startswith("forall"):
             weights[f"field_simplify_eq in {name}"] = 5
         if " <> " in typ and " <> " in conclusion:
@@ -177,12 +248,25 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     if "Rabs" in text:
         weights[RABS_CASES] = 8
     weights.update(_hypothesis_steps(hyps, conclusion, real))
-    if real and _HAS_CSDP and not binder and re.search(r"<=|>=|<|>", conclusion):
-        weights.update(PSATZ_CLOSERS)
+    if real and _HAS_CSDP and not binder:
+        # psatz also settles an equation fixed by inequalities (``x^3 = -45``, ``y^3 = -101``,
+        # ``x < IZR n < y`` give ``n = -4``), at a lower prior.
+        if _INEQUALITY.search(conclusion):
+            weights.update(PSATZ_CLOSERS)
+        elif any(_INEQUALITY.search(typ) for _, typ in hyps):
+            weights.update({tactic: w / 2 for tactic, w in PSATZ_CLOSERS.items()})
     if " <> " in conclusion or conclusion.startswith("~"):
         weights["assumption"] = 4
     if real and "/" in conclusion and " = " in conclusion:
         weights["field_simplify_eq"] = 4
+    if real and "sqrt" in text:
+        weights[SQRT_FACTS] = 6
+    if real and "INR" in text:
+        weights[INR_NUMERALS] = 3
+    witness = _EXISTS_NUMBER.match(conclusion)
+    if witness is not None:
+        for point in INSTANCE_POINTS[witness.group(1)][:2]:
+            weights[f"exists {point}"] = 1.5
     if "Open Scope C_scope" in theorem.header or re.search(r": C\b", text):
         weights.update(C_CLOSERS)
         weights[C_COMPONENTS] = 5

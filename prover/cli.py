@@ -23,7 +23,15 @@ from prover.doctor import backends, run_checks
 from prover.model_policy import PolicyError, check_policy
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
-from search.config import LeanBackend, LeanConfig, ProverLimits, Scoring, SearchConfig, Strategy
+from search.config import (
+    Expansion,
+    LeanBackend,
+    LeanConfig,
+    ProverLimits,
+    Scoring,
+    SearchConfig,
+    Strategy,
+)
 from search.env import coq_syntax, lean_syntax
 from search.eval import Summary, evaluate, finished_names
 from search.queue_client import QueueUnavailable, evaluate_through_queue, prove_through_queue
@@ -66,6 +74,10 @@ def search_options(command):
         click.option("--scoring", type=click.Choice([s.value for s in Scoring]),
                      default=defaults.scoring.value, show_default=True,
                      help="best-first priority: cumulative log-prob or length-normalised."),
+        click.option("--expansion", type=click.Choice([e.value for e in Expansion]),
+                     default=defaults.expansion.value, show_default=True,
+                     help="best-first: lazy runs one tactic per turn, wherever in the tree the "
+                          "best one is; full runs all of a state's tactics at once."),
         click.option("--all-samples", is_flag=True,
                      help="pass-at-n: verify every sample (gives pass@k for all k <= N)."),
         click.option("--hammer", is_flag=True,
@@ -101,6 +113,7 @@ def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, L
             wall_timeout_s=options["wall_timeout_s"],
             tactic_timeout_s=options["tactic_timeout_s"],
             scoring=options["scoring"],
+            expansion=options["expansion"],
             early_stop=not options["all_samples"],
         )
         given = {"pool_size": options["workers"], "memory_bytes": options["memory_gb"]}

@@ -2,11 +2,15 @@
 
 Open states sit in a priority queue ordered by their score: the cumulative log-probability of
 the tactics that lead to them, optionally divided by ``depth ** alpha`` (BFS-Prover's length
-normalisation). Each expansion asks the policy for ``tactics_per_expansion`` tactics and runs
-them all; states whose goals print the same as a state already seen are merged. A proof found
-in the session is accepted only after the environment's whole-proof check.
+normalisation). Each expansion asks the policy for ``tactics_per_expansion`` tactics. With
+``expansion=full`` they all run at once. With ``expansion=lazy`` (the default) the state goes
+back into the queue, ranked by the score its next untried tactic's child would have, so one
+tactic runs per turn, wherever in the tree the best one is. States whose goals print the same
+as a state already seen are merged. A proof found in the session is accepted only after the
+environment's whole-proof check.
 
-Budgets: ``max_expansions``, ``max_depth`` and ``wall_timeout_s``. The wall budget is checked
+Budgets: ``max_expansions`` (policy calls; tactics already proposed still run when it is
+spent), ``max_depth`` and ``wall_timeout_s``. The wall budget is checked
 between prover calls (a call is never cancelled half-way, which would desynchronise the
 prover), so a search may overrun it by at most one tactic's own time limit.
 """
@@ -18,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from prover.policy import Candidate, Policy
-from search.config import Scoring, SearchConfig
+from search.config import Expansion, Scoring, SearchConfig
 from search.env.base import ProofEnvironment, ProofSession
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
 from search.types import (
@@ -68,6 +72,9 @@ class _Search:
         self.states: dict[int, ProofState] = {}
         self.seen: dict[tuple[str, ...], int] = {}
         self.queue: list[tuple[float, int]] = []
+        #: Lazy expansion: the proposed tactics of each expanded state not yet tried, best first.
+        self.pending: dict[int, list[Candidate]] = {}
+        self.budget_spent = False
         self.started = time.monotonic()
         self.deadline = self.started + config.wall_timeout_s
 
@@ -106,31 +113,68 @@ class _Search:
         self._add_node(TreeNode(id=0, parent=None, tactic=None, goals=list(session.root.goals)),
                        session.root)  # fmt: skip
         while self.queue:
-            if self.stats.expansions >= self.config.max_expansions:
-                return self.result(SearchStatus.FAILED, message="expansion budget spent")
             if time.monotonic() >= self.deadline:
                 return self.result(SearchStatus.TIMEOUT, message="wall-clock budget spent")
             _, node_id = heapq.heappop(self.queue)
             parent = self.nodes[node_id]
-            parent.status = NodeStatus.EXPANDED
-            self.stats.expansions += 1
-            for candidate in await self._propose(self.states[node_id]):
-                if time.monotonic() >= self.deadline:
-                    break
-                found = await self._try(session, parent, candidate)
-                if found is not None:
-                    return found
-                if self.stats.prover_faults >= MAX_PROVER_FAULTS:
-                    return self.result(
-                        SearchStatus.ERROR,
-                        message=f"prover failed {self.stats.prover_faults} times; giving up",
-                    )
-            if self.on_progress is not None:
-                self.stats.time_total_s = time.monotonic() - self.started
-                self.on_progress(self.stats)
+            if node_id in self.pending:
+                found = await self._try_next(session, parent)
+            else:
+                found = await self._expand(session, parent)
+            if found is not None:
+                return found
+            if self.stats.prover_faults >= MAX_PROVER_FAULTS:
+                return self.result(
+                    SearchStatus.ERROR,
+                    message=f"prover failed {self.stats.prover_faults} times; giving up",
+                )
         if time.monotonic() >= self.deadline:
             return self.result(SearchStatus.TIMEOUT, message="wall-clock budget spent")
+        if self.budget_spent:
+            return self.result(SearchStatus.FAILED, message="expansion budget spent")
         return self.result(SearchStatus.FAILED, message="search space exhausted")
+
+    async def _expand(self, session: ProofSession, parent: TreeNode) -> SearchResult | None:
+        """Ask the policy for the tactics of ``parent``'s state; run them all (``full``) or
+        queue them behind the state (``lazy``)."""
+        if self.stats.expansions >= self.config.max_expansions:
+            self.budget_spent = True
+            return None
+        parent.status = NodeStatus.EXPANDED
+        self.stats.expansions += 1
+        candidates = sorted(await self._propose(self.states[parent.id]), key=lambda c: -c.logprob)
+        if self.config.expansion is Expansion.LAZY:
+            self.pending[parent.id] = candidates
+            self._requeue(parent)
+            self._report_progress()
+            return None
+        for candidate in candidates:
+            if time.monotonic() >= self.deadline or self.stats.prover_faults >= MAX_PROVER_FAULTS:
+                break
+            found = await self._try(session, parent, candidate)
+            if found is not None:
+                return found
+        self._report_progress()
+        return None
+
+    async def _try_next(self, session: ProofSession, parent: TreeNode) -> SearchResult | None:
+        """Lazy expansion: run ``parent``'s best untried tactic, then queue the state again."""
+        found = await self._try(session, parent, self.pending[parent.id].pop(0))
+        if found is None:
+            self._requeue(parent)
+        return found
+
+    def _requeue(self, parent: TreeNode) -> None:
+        """Queue ``parent`` again, ranked by the score of its next untried tactic's child."""
+        pending = self.pending.get(parent.id)
+        if pending:
+            edge = node_score(parent.logprob + pending[0].logprob, parent.depth + 1, self.config)
+            heapq.heappush(self.queue, (-edge, parent.id))
+
+    def _report_progress(self) -> None:
+        if self.on_progress is not None:
+            self.stats.time_total_s = time.monotonic() - self.started
+            self.on_progress(self.stats)
 
     async def _try(
         self, session: ProofSession, parent: TreeNode, candidate: Candidate

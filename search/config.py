@@ -29,6 +29,20 @@ class Scoring(StrEnum):
     LENGTH_NORMALIZED = "length_normalized"
 
 
+class Expansion(StrEnum):
+    """How best-first search spends the tactics proposed for a state.
+
+    ``lazy``: the queue orders (state, next untried tactic) pairs by the score the child would
+    have, so the search tries ``intros`` and then the child's best closer before the parent's
+    weakest guesses (best-first over edges). ``full``: every proposed tactic is tried as soon
+    as the state is expanded (ReProver); under a tight wall budget a few slow failing
+    closers per state then decide how deep the search gets.
+    """
+
+    LAZY = "lazy"
+    FULL = "full"
+
+
 class SearchConfig(BaseModel):
     """Budgets and strategy of one proof search."""
 
@@ -40,6 +54,7 @@ class SearchConfig(BaseModel):
     wall_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
     tactic_timeout_s: float = Field(default=5.0, gt=0, le=3_600)
     scoring: Scoring = Scoring.CUMULATIVE_LOGPROB
+    expansion: Expansion = Expansion.LAZY
     length_alpha: float = Field(default=0.5, ge=0.0, le=2.0)
     early_stop: bool = Field(
         default=True,

@@ -14,7 +14,7 @@ from prover.automation import AutomationPolicy
 from prover.policy import Candidate, dedupe_and_sort
 from search.benchmarks import find_theorem, load_minif2f
 from search.best_first import best_first, node_score
-from search.config import Scoring, SearchConfig, Strategy
+from search.config import Expansion, Scoring, SearchConfig, Strategy
 from search.pass_at_n import pass_at_n
 from search.result import NodeStatus, SearchResult
 from search.types import ProofState, ProverKind, Theorem
@@ -104,6 +104,19 @@ REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
             "Require Import Reals.\nRequire Import Coquelicot.Coquelicot.\nOpen Scope C_scope.\n",
             "Theorem t (x e : C) (h0 : x + e = 7) (h1 : 2 * x + e = 3) : e = 11 /\\ x = -4.",
         ),
+        # an identity in x: instantiated at a few points it gives linear equations in a b, c
+        (
+            REALS,
+            "Theorem t : forall a b c : R, (forall x, 24 * x ^ 2 - 19 * x - 35 = "
+            "(a * x - 5) * (2 * (b * x) + c)) -> a * b - 3 * c = -9.",
+        ),
+        # sqrt's two facts, after rewriting with the definition
+        (
+            REALS,
+            "Theorem t (f : R -> R) (h0 : forall x, f x = 3 * sqrt (2 * x - 7) - 8) : f 8 = 1.",
+        ),
+        # INR of a closed nat term becomes a real numeral
+        (REALS, "Theorem t : forall s : R, s = INR (3 * 3) - 2 ^ 3 + 1 -> 2 * s - s ^ 2 = -8."),
     ],
     ids=[
         "function-definition",
@@ -113,6 +126,9 @@ REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
         "large-nat-literal",
         "nat-modulo",
         "complex",
+        "polynomial-identity",
+        "sqrt",
+        "inr-numerals",
     ],
 )
 async def test_automation_policy_composes_steps_one_shot_automation_lacks(
@@ -150,11 +166,46 @@ async def test_search_goes_on_after_a_looping_tactic_and_merges_equal_states(coq
     assert_coqc_accepts(result)
 
 
+class StagedPolicy:
+    """Different fixed proposals before and after the binder is introduced."""
+
+    name = "staged"
+
+    def __init__(self, root: list[tuple[str, float]], child: list[tuple[str, float]]) -> None:
+        self.root, self.child = root, child
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]:
+        proposals = self.root if "forall" in state.goals[0] else self.child
+        return [Candidate(text, logprob) for text, logprob in proposals][:n]
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
+        return []
+
+
+async def test_lazy_expansion_tries_the_childs_best_tactic_before_the_parents_weak_ones(coq_env):
+    theorem = Theorem(name="t", header="Require Import Arith.",
+                      statement="Theorem t : forall a b : nat, a + b = b + a.")  # fmt: skip
+    weak = ["assumption", "exact I", "exact 0", "constructor", "discriminate", "contradiction"]
+    policy = StagedPolicy(
+        root=[("intros a b", -0.1)] + [(t, -3.0 - i) for i, t in enumerate(weak)],
+        child=[("exact (Nat.add_comm a b)", -0.1), ("assumption", -2.0)],
+    )
+    lazy = await best_first(theorem, coq_env, policy, SearchConfig(wall_timeout_s=60))
+    assert lazy.status == "proved" and lazy.proof == "intros a b.\nexact (Nat.add_comm a b)."
+    assert lazy.stats.prover_calls == 2, "the root's weak tactics never ran"
+    assert_coqc_accepts(lazy)
+    config = SearchConfig(wall_timeout_s=60, expansion=Expansion.FULL)
+    full = await best_first(theorem, coq_env, policy, config)
+    assert full.status == "proved" and full.proof == lazy.proof
+    assert full.stats.prover_calls == 1 + len(weak) + 1, "every root tactic ran first"
+
+
 async def test_budgets_end_the_search_with_the_right_status(coq_env):
     theorem = Theorem(name="hard", header="Require Import Arith.",
                       statement="Theorem hard : forall n : nat, n * n <> 2.")  # fmt: skip
     few = await best_first(theorem, coq_env, AutomationPolicy(), SearchConfig(max_expansions=1))
     assert few.status == "failed" and few.stats.expansions == 1
+    assert few.message == "expansion budget spent" and few.stats.prover_calls > 1
     never = ListPolicy(["intros", "idtac", "simpl"])
     exhausted = await best_first(theorem, coq_env, never, SearchConfig())
     assert exhausted.status == "failed" and "exhausted" in exhausted.message
