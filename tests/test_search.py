@@ -116,7 +116,7 @@ REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
             "Theorem t (f : R -> R) (h0 : forall x, f x = 3 * sqrt (2 * x - 7) - 8) : f 8 = 1.",
         ),
         # INR of a closed nat term becomes a real numeral
-        (REALS, "Theorem t : forall s : R, s = INR (3 * 3) - 2 ^ 3 + 1 -> 2 * s - s ^ 2 = -8."),
+        (REALS, "Theorem t : forall s : R, s = INR (3 * 3) - 2 ^ 3 + 1 -> 2 * s - s ^ 2 = 0."),
     ],
     ids=[
         "function-definition",
