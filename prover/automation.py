@@ -190,6 +190,7 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
     as a side goal, which the disequality step closes).
     """
     closer = "lra" if real else "lia"
+    numerals = goal_numerals(conclusion)
     weights: dict[str, float] = {}
     for name, typ in hyps:
         if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
@@ -203,7 +204,7 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
             weights[f"rewrite {name}"] = 1.5
         if typ.startswith("forall") or "->" in typ:
             weights[f"apply {name}"] = 1
-        instances = instantiation_step(name, typ, goal_numerals(conclusion))
+        instances = instantiation_step(name, typ, numerals)
         if instances is not None:
             weights[instances] = 5
         if real and "/" in typ and " = " in typ and not typ.startswith("forall"):
