@@ -76,14 +76,14 @@ RABS_CASES = (
 #: Large ``nat`` literals (5000 and up) print as ``Init.Nat.of_num_uint (...)``, an opaque
 #: function call to ``lia``. This turns each into ``N.to_nat <binary literal>`` (equal by
 #: computation, so ``change`` accepts it), which ``lia``'s ``Zify`` front end reads as a number.
+_NAT_LITERAL_TO_N = (
+    "let z := eval vm_compute in (Coq.NArith.BinNat.N.of_nat (Nat.of_num_uint u)) in "
+    "change (Nat.of_num_uint u) with (Coq.NArith.BinNat.N.to_nat z) in *"
+)
 NAT_LITERALS_TO_N = (
     "repeat match goal with "
-    "| |- context [Nat.of_num_uint ?u] => "
-    "let z := eval vm_compute in (Coq.NArith.BinNat.N.of_nat (Nat.of_num_uint u)) in "
-    "change (Nat.of_num_uint u) with (Coq.NArith.BinNat.N.to_nat z) in * "
-    "| H : context [Nat.of_num_uint ?u] |- _ => "
-    "let z := eval vm_compute in (Coq.NArith.BinNat.N.of_nat (Nat.of_num_uint u)) in "
-    "change (Nat.of_num_uint u) with (Coq.NArith.BinNat.N.to_nat z) in * end"
+    f"| |- context [Nat.of_num_uint ?u] => {_NAT_LITERAL_TO_N} "
+    f"| H : context [Nat.of_num_uint ?u] |- _ => {_NAT_LITERAL_TO_N} end"
 )
 
 
@@ -108,12 +108,14 @@ C_CLOSERS: dict[str, float] = {
 #: ``nra`` shows ``0 <= e``) ``sqrt e * sqrt e = e``. With them ``nra`` settles
 #: ``3 * sqrt (2 * 8 - 7) - 8 = 1`` and ``x = (13 - sqrt 131) / 4 -> ...``, which no closer
 #: does alone: they know nothing of ``sqrt``.
+_SQRT_FACT_ONCE = (
+    "lazymatch goal with _ : 0 <= sqrt e |- _ => fail | _ => idtac end; "
+    "pose proof (sqrt_pos e); try pose proof (sqrt_sqrt e ltac:(nra))"
+)
 SQRT_FACTS = (
     "repeat match goal with "
-    "| |- context [sqrt ?e] => lazymatch goal with _ : 0 <= sqrt e |- _ => fail | _ => idtac end; "
-    "pose proof (sqrt_pos e); try pose proof (sqrt_sqrt e ltac:(nra)) "
-    "| _ : context [sqrt ?e] |- _ => lazymatch goal with _ : 0 <= sqrt e |- _ => fail "
-    "| _ => idtac end; pose proof (sqrt_pos e); try pose proof (sqrt_sqrt e ltac:(nra)) end"
+    f"| |- context [sqrt ?e] => {_SQRT_FACT_ONCE} "
+    f"| _ : context [sqrt ?e] |- _ => {_SQRT_FACT_ONCE} end"
 )
 
 #: ``INR (3 * 3)`` and ``INR (fact 3)`` are opaque to ``lra``. Through ``IZR (Z.of_nat _)`` they
