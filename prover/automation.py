@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 
+from prover.factoring import factor_steps
 from prover.policy import Candidate, dedupe_and_sort, normalize_priors
 from search.types import ProofState, ProverKind, Theorem
 
@@ -119,10 +120,122 @@ SQRT_FACTS = (
 )
 
 #: ``INR (3 * 3)`` and ``INR (fact 3)`` are opaque to ``lra``. Through ``IZR (Z.of_nat _)`` they
-#: become the real numerals ``9`` and ``6``; ``simpl Z.of_nat`` reduces only those applications,
+#: become the real numerals ``9`` and ``6``, in the goal and the hypotheses (where ``ln_pow``
+#: leaves ``INR 3 * ln y``); ``simpl Z.of_nat`` reduces only those applications,
 #: never ``2 ^ 2014`` in ``R`` (which ``simpl`` alone would try to unfold for longer than
 #: Coq's own ``Timeout``).
-INR_NUMERALS = "rewrite ?INR_IZR_INZ; simpl Z.of_nat"
+INR_NUMERALS = "rewrite ?INR_IZR_INZ in *; simpl Z.of_nat in *"
+
+#: ``0 < b ^ n`` for each power with a variable exponent, which ``lia`` treats as an atom it
+#: knows nothing of: after ``induction n`` the step ``10 ^ S n - 1`` needs ``0 < 10 ^ n``.
+_POW_FACT_ONCE = (
+    "lazymatch goal with _ : (0 < b ^ n)%{sort} |- _ => fail | _ => idtac end; "
+    "assert (0 < b ^ n)%{sort} by ({proof})"
+)
+_POW_PROOFS = {
+    "nat": "apply Nat.neq_0_lt_0, Nat.pow_nonzero; lia",
+    "Z": "apply Z.pow_pos_nonneg; lia",
+    "R": "apply pow_lt; lra",
+}
+
+
+def pow_facts(sort: str) -> str:
+    """The step that adds ``0 < b ^ n`` for every ``b ^ n`` over ``sort`` whose exponent is a
+    variable and whose base the sort's closer shows positive."""
+    once = _POW_FACT_ONCE.format(sort=sort, proof=_POW_PROOFS[sort])
+    return (
+        "repeat match goal with "
+        f"| |- context [?b ^ ?n] => is_var n; {once} "
+        f"| _ : context [?b ^ ?n] |- _ => is_var n; {once} end"
+    )
+
+
+#: After ``induction n``, ``b ^ S n`` is ``b * b ^ n``: linear in the atom ``b ^ n``.
+POW_SUCC = "rewrite ?Nat.pow_succ_r' in *"
+
+#: ``ln (x * y ^ 3)`` and ``logb (5 ^ 2) (5 ^ 4)`` are opaque to ``lra``/``field``; expanded into
+#: sums of ``ln x`` and ``ln y`` (positivity side conditions by ``lra``, or ``pow_lt`` first) they
+#: are linear in those atoms: ``ln (x y^3) = 1``, ``ln (x^2 y) = 1`` give ``ln (x y) = 3/5``.
+LN_EXPAND = "rewrite ?ln_mult, ?ln_div, ?ln_pow in * by (try apply pow_lt; lra)"
+#: ``0 < ln N`` for every numeral ``N > 1`` under ``ln`` (``field`` needs ``ln 5 <> 0``).
+_LN_FACT_ONCE = (
+    "lazymatch goal with _ : 0 < ln n |- _ => fail | _ => idtac end; "
+    "assert (0 < ln n) by (rewrite <- ln_1; apply ln_increasing; lra)"
+)
+LN_FACTS = (
+    "repeat match goal with "
+    f"| |- context [ln (IZR (Zpos ?p))] => let n := constr:(IZR (Zpos p)) in {_LN_FACT_ONCE} "
+    f"| _ : context [ln (IZR (Zpos ?p))] |- _ => let n := constr:(IZR (Zpos p)) in "
+    f"{_LN_FACT_ONCE} end"
+)
+
+#: A multiple, ``exists k, e = c * k``, is a divisibility ``c | e``, and a divisibility by a
+#: nonzero ``c`` is ``e mod c = 0``: the form that ``lia``/``nia`` read (``Zify`` knows ``mod``
+#: by a constant, not ``divide``).
+_TO_DIVIDE = (
+    "| |- exists k : {sort}, ?e = {product} => cut ({module}.divide c e); "
+    "[let k := fresh in let h := fresh in intros [k h]; exists k; lia|] "
+)
+
+
+def divisibility_to_mod(sort: str) -> str:
+    """The step that turns ``exists k, e = c * k`` (or ``k * c``) and ``c | e`` over ``sort``
+    (nat or Z) into ``e mod c = 0``. Only the module of ``sort`` is named: a header over
+    ``nat`` may not load ``Z``'s."""
+    module = "Z" if sort == "Z" else "Nat"
+    cases = "".join(
+        _TO_DIVIDE.format(sort=sort, product=product, module=module)
+        for product in (f"(?c * k)%{sort}", f"(k * ?c)%{sort}")
+    )
+    return f"try match goal with {cases}end; rewrite <- ?{module}.mod_divide by lia"
+
+
+_MODULUS = re.compile(
+    r"\bmod (\d+)\b|\b(?:Nat|Z)\.divide (\d+)\b|\((\d+) \||= (\d+) \* [A-Za-z_][\w']*\b"
+)
+#: A divisibility or multiple in the conclusion, with its sort (``(c | e)`` is ``Z``'s notation).
+_DIVISIBILITY = re.compile(r"\b(Nat|Z)\.divide \d|(\()\d+ \||^exists \w+ : (nat|Z), .* = ")
+#: Case splits by residue branch ``modulus`` ways; beyond ten they cost more than they find.
+RESIDUE_MODULI = range(2, 11)
+
+
+def goal_moduli(text: str, limit: int = 2) -> list[int]:
+    """Up to ``limit`` literal moduli of ``text`` (``mod 4``, ``Nat.divide 9``, ``(7 | _)``,
+    ``= 3 * k``) that a residue case split can use."""
+    found: list[int] = []
+    for groups in _MODULUS.findall(text):
+        modulus = int(next(group for group in groups if group))
+        if modulus in RESIDUE_MODULI and modulus not in found:
+            found.append(modulus)
+    return found[:limit]
+
+
+def residue_split_step(variable: str, sort: str, modulus: int) -> str:
+    """Write ``variable`` (of ``sort`` nat or Z) as ``modulus * q + r`` and split on the
+    ``modulus`` values of ``r``: one goal per remainder, for the closers (``nia``) to take in
+    turn. It closes nothing itself, so the one-shot baseline lacks nothing it has.
+
+    ``a^2 mod 4 = 0 \\/ a^2 mod 4 = 1`` is out of ``nia``'s reach as stated (it needs the
+    residue of ``a``), but with ``a = 4q + 1`` it is linear arithmetic over the monomials of
+    ``q``. The remainder replaces ``variable mod modulus`` wherever it appears, so a hypothesis
+    ``a mod 4 = 3`` makes three of the branches contradictory.
+    """
+    module = "Z" if sort == "Z" else "Nat"
+    bound = "Z.mod_pos_bound" if sort == "Z" else "Nat.mod_upper_bound"
+    cases = " \\/ ".join(f"r = {value}" for value in range(modulus))
+    pattern = "c"
+    for _ in range(modulus - 1):
+        pattern = f"[c|{pattern}]"
+    return (
+        "let b := fresh in let d := fresh in let r := fresh in "
+        "let q := fresh in let c := fresh in "
+        f"pose proof ({bound} {variable} {modulus} ltac:(lia)) as b; "
+        f"pose proof ({module}.div_mod {variable} {modulus} ltac:(lia)) as d; "
+        f"set (r := {module}.modulo {variable} {modulus}) in *; "
+        f"set (q := {module}.div {variable} {modulus}) in *; clearbody r q; subst {variable}; "
+        f"assert ({cases})%{sort} as c by lia; destruct c as {pattern}; subst r"
+    )
+
 
 #: Values at which a universally quantified hypothesis is instantiated, by binder type: an
 #: identity in ``x`` (``24 x^2 - 19 x - 35 = (a x - 5)(2 b x + c)``) gives, at a few points, the
@@ -146,19 +259,35 @@ def goal_numerals(conclusion: str, limit: int = 2) -> list[str]:
     return found[:limit]
 
 
+def _mentions(text: str, name: str) -> bool:
+    return re.search(r"\b" + re.escape(name) + r"\b", text) is not None
+
+
+def is_recurrence(typ: str) -> bool:
+    """Whether ``typ`` is an equation ``forall ..., [premises ->] u args = rhs`` whose right side
+    calls ``u`` again (``u (n + 2) = u n + u (n + 1)``): a recurrence, not a definition."""
+    body = typ.split(", ", 1)[-1].split(" -> ")[-1]
+    if " = " not in body:
+        return False
+    left, right = body.split(" = ", 1)
+    head = re.match(r"^\(?([A-Za-z_][\w']*)", left)
+    return head is not None and _mentions(right, head.group(1))
+
+
 def instantiation_step(name: str, typ: str, extra: list[str] | tuple[str, ...] = ()) -> str | None:
     """One step that instantiates hypothesis ``name : forall x : T, ...`` at the
     ``INSTANCE_POINTS`` of ``T`` and at the ``extra`` numerals; a premise of each instance
     (``x - 3 <> 0 -> ...``) is discharged by ``lra``/``lia`` where it can be. None for other
     hypotheses, and for a function's definition (``forall x, f x = ...``), which rewriting
-    uses better."""
+    uses better; a recurrence (``u (n + 1) = 2 * u n``) is instantiated, not rewritten."""
     match = _SINGLE_BINDER.match(typ)
     if match is None:
         return None
     variable, sort, body = match.groups()
-    if re.match(r"^[A-Za-z_][\w']* " + re.escape(variable) + " = ", body):
+    definition = re.match(r"^[A-Za-z_][\w']* " + re.escape(variable) + " = ", body)
+    if definition and not is_recurrence(typ):
         return None
-    points = [*INSTANCE_POINTS[sort], *(f"{numeral}%{sort}" for numeral in extra)]
+    points = list(dict.fromkeys([*INSTANCE_POINTS[sort], *(f"{n}%{sort}" for n in extra)]))
     if "->" not in body:
         return "; ".join(f"pose proof ({name} {point})" for point in points)
     closer = "lra" if sort == "R" else "lia"
@@ -198,7 +327,10 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
         if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
             weights[f"destruct {name}"] = 8
         if typ.startswith("forall") and " = " in typ and "<->" not in typ:
-            weights[f"rewrite !{name} in *"] = 6
+            # A recurrence on ``x n`` or ``u (n + 2)`` rewrites forever: once only. One on
+            # ``s (S (S n))`` strips constructors from a numeral each time, so it ends.
+            looping = is_recurrence(typ) and not re.search(r", [A-Za-z_][\w']* \(S ", typ)
+            weights[f"rewrite {name} in *" if looping else f"rewrite !{name} in *"] = 6
         elif re.match(r"^[A-Za-z_][\w']* = ", typ) or re.search(r" = [A-Za-z_][\w']*$", typ):
             weights["subst"] = 6
             weights[f"rewrite {name} in *"] = 2
@@ -264,8 +396,15 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
         weights["field_simplify_eq"] = 4
     if real and "sqrt" in text:
         weights[SQRT_FACTS] = 6
+    if real and re.search(r"\^ [A-Za-z_]", text):
+        weights[pow_facts("R")] = 2
     if real and "INR" in text:
         weights[INR_NUMERALS] = 3
+    if real and not binder:
+        weights.update(dict.fromkeys(factor_steps(hyps), 5.0))
+    if real and re.search(r"\bln\b", text):
+        weights[LN_EXPAND] = 5
+        weights[LN_FACTS] = 3
     witness = _EXISTS_NUMBER.match(conclusion)
     if witness is not None:
         for point in INSTANCE_POINTS[witness.group(1)][:2]:
@@ -289,6 +428,31 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     if re.search(r"\bmod\b|\bdiv\b|/|\bgcd\b", conclusion):
         weights["vm_compute; reflexivity"] = 4
         weights["simpl in *"] = 2
+    weights.update(_residue_steps(hyps, conclusion, text))
+    if re.search(r"\^ \(?S ", text):
+        weights[POW_SUCC] = 5
+    if re.search(r"\^ [A-Za-z_]", text):
+        weights[pow_facts("Z" if re.search(r": Z\b|%Z", text) else "nat")] = 3
+    return weights
+
+
+def _residue_steps(hyps: list[tuple[str, str]], conclusion: str, text: str) -> dict[str, float]:
+    """Divisibility into ``mod``, and residue case splits of the integer variables of the
+    conclusion by the literal moduli of the goal (``a^2 mod 3``, ``Nat.divide 3``, ``3 * k``)."""
+    weights: dict[str, float] = {}
+    divisibility = _DIVISIBILITY.search(conclusion)
+    if divisibility is not None:
+        sort = "nat" if {"Nat", "nat"} & set(divisibility.groups()) else "Z"
+        weights[divisibility_to_mod(sort)] = 6
+    moduli = goal_moduli(text)
+    variables = [
+        (name, typ)
+        for name, typ in hyps
+        if typ in ("nat", "Z") and re.search(r"\b" + re.escape(name) + r"\b", conclusion)
+    ]
+    for name, sort in variables[:3]:
+        for modulus in moduli:
+            weights[residue_split_step(name, sort, modulus)] = 4
     return weights
 
 

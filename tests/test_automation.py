@@ -10,11 +10,19 @@ import pytest
 from prover.automation import (
     COQ_CHEAP_CLOSERS,
     INR_NUMERALS,
+    LN_EXPAND,
+    LN_FACTS,
     NAT_LITERALS_TO_N,
+    POW_SUCC,
     SQRT_FACTS,
     AutomationPolicy,
+    divisibility_to_mod,
+    goal_moduli,
     goal_numerals,
     instantiation_step,
+    is_recurrence,
+    pow_facts,
+    residue_split_step,
 )
 from prover.policy import Candidate, dedupe_and_sort
 from search.types import ProofState, ProverKind, Theorem
@@ -117,6 +125,81 @@ async def test_sqrt_inr_and_numeric_witness_steps_are_offered_where_they_apply()
     assert SQRT_FACTS not in plain and INR_NUMERALS not in plain
     witness = await tactics(goal("============================\n  exists a : nat, a * a = 0"))
     assert "exists 0%nat" in witness and "exists 1%nat" in witness
+
+
+async def test_a_recurrence_is_rewritten_once_and_instantiated_a_definition_everywhere():
+    assert is_recurrence("forall n : nat, u (n + 2) = (u n + u (n + 1)) mod 10")
+    assert is_recurrence("forall n : nat, (n >= 5)%nat -> x n = (x (n - 1)%nat - x (n - 4)%nat)%Z")
+    assert not is_recurrence("forall x : R, f x = 2 * x + 3")
+    state = goal(
+        "u : nat -> nat\n  H : forall n : nat, u (n + 1) = 2 * u n\n  H0 : u 0 = 1\n"
+        "  ============================\n  u 3 = 8"
+    )
+    proposed = await tactics(state)
+    assert "rewrite H in *" in proposed and "rewrite !H in *" not in proposed, "! loops"
+    instances = instantiation_step("H", "forall n : nat, u (n + 1) = 2 * u n", ["3", "8"])
+    assert instances in proposed and instances.count("(H 3%nat)") == 1
+    constructors = goal(
+        "s : nat -> R\n  h0 : forall n : nat, s (S (S n)) = s (S n) + s n\n"
+        "  ============================\n  s 4 = 10"
+    )
+    assert "rewrite !h0 in *" in await tactics(constructors), "ends on numerals"
+    definition = goal(
+        "f : nat -> nat\n  H : forall x : nat, f x = 2 * x\n  ============================\n  f 3 = 6"
+    )
+    assert "rewrite !H in *" in await tactics(definition)
+
+
+def test_literal_moduli_are_read_from_mod_divide_and_multiples():
+    assert goal_moduli("a ^ 2 mod 4 = 0 \\/ a ^ 2 mod 4 = 1") == [4]
+    assert goal_moduli("exists k : nat, n ^ 3 + 2 * n = 3 * k") == [3]
+    assert goal_moduli("Nat.divide 9 (10 ^ n - 1) /\\ (7 | x)%Z") == [9, 7]
+    assert goal_moduli("x mod 1000 = 7 /\\ x mod 1 = 0") == [], "no 1000 or 1 branches"
+
+
+def test_a_residue_split_branches_once_per_remainder_in_the_variables_sort():
+    split = residue_split_step("a", "Z", 3)
+    assert "Z.div_mod a 3" in split and "(r = 0 \\/ r = 1 \\/ r = 2)%Z" in split
+    assert "destruct c as [c|[c|c]]" in split and split.endswith("subst r"), "a step, not a closer"
+    natural = residue_split_step("n", "nat", 2)
+    assert "Nat.div_mod n 2" in natural and "Z." not in natural, "a nat header may lack Z"
+    assert "Nat.divide" in divisibility_to_mod("nat") and "Z." not in divisibility_to_mod("nat")
+    assert "Z.mod_divide" in divisibility_to_mod("Z")
+
+
+async def test_residue_and_divisibility_steps_are_offered_for_integer_goals():
+    square = goal("a : Z\n  ============================\n  a ^ 2 mod 3 = 0 \\/ a ^ 2 mod 3 = 1")
+    assert residue_split_step("a", "Z", 3) in await tactics(square)
+    multiple = goal("n : nat\n  ============================\n  exists k : nat, n * n + n = 2 * k")
+    proposed = await tactics(multiple)
+    assert divisibility_to_mod("nat") in proposed and residue_split_step("n", "nat", 2) in proposed
+    unrelated = goal("a, b : Z\n  ============================\n  a mod 3 = 1")
+    assert residue_split_step("b", "Z", 3) not in await tactics(unrelated), "b is not in the goal"
+
+
+async def test_powers_with_a_variable_exponent_get_positivity_in_their_own_sort():
+    induction_step = goal(
+        "n : nat\n  IHn : (10 ^ n - 1) mod 9 = 0\n  ============================\n"
+        "  (10 ^ S n - 1) mod 9 = 0"
+    )
+    proposed = await tactics(induction_step)
+    assert POW_SUCC in proposed and pow_facts("nat") in proposed
+    assert "(0 < b ^ n)%nat" in pow_facts("nat") and "Z." not in pow_facts("nat")
+    integers = goal("a : Z\n  n : Z\n  ============================\n  0 <= a ^ n")
+    assert pow_facts("Z") in await tactics(integers)
+    constant = await tactics(goal("n : nat\n  ============================\n  2 ^ 10 = n"))
+    assert pow_facts("nat") not in constant and POW_SUCC not in constant
+
+
+async def test_logarithm_steps_are_offered_only_where_ln_appears():
+    real = Theorem(name="r", header="Require Import Reals.\nOpen Scope R_scope.\n",
+                   statement="Theorem r : True.")  # fmt: skip
+    logs = goal("x : R\n  H : ln (x * x) = 2\n  ============================\n  ln x = 1")
+    proposed = [c.text for c in await AutomationPolicy().tactics(real, logs, 64)]
+    assert LN_EXPAND in proposed and LN_FACTS in proposed
+    plain = goal("x : R\n  H : lnx = 2\n  ============================\n  x = 1")
+    others = [c.text for c in await AutomationPolicy().tactics(real, plain, 64)]
+    assert LN_EXPAND not in others
 
 
 async def test_large_nat_literals_are_made_readable_to_lia_first():

@@ -69,6 +69,7 @@ async def test_best_first_proves_easy_minif2f_theorems(coq_env, minif2f_coq, nam
 
 
 REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
+ZARITH = "Require Import ZArith.\nOpen Scope Z_scope.\n"
 
 
 @pytest.mark.parametrize(
@@ -117,6 +118,24 @@ REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
         ),
         # INR of a closed nat term becomes a real numeral
         (REALS, "Theorem t : forall s : R, s = INR (3 * 3) - 2 ^ 3 + 1 -> 2 * s - s ^ 2 = 0."),
+        # a square's residue: a = 3q + r, one branch per r, nia on each
+        (ZARITH, "Theorem t : forall a : Z, a ^ 2 mod 3 <> 2."),
+        # a multiple is a divisibility is a residue: n (n + 1) = 2k
+        ("Require Import Arith.\n", "Theorem t : forall n : nat, exists k, n * (n + 1) = 2 * k."),
+        # logarithms of products and powers are linear in ln a and ln b
+        (
+            REALS,
+            "Theorem t : forall a b : R, 0 < a -> 0 < b -> ln (a * b ^ 2) = 4 -> "
+            "ln (a ^ 2 * b) = 5 -> ln (a * b) = 3.",
+        ),
+        # a quotient of logarithms of numerals needs ln 3 <> 0
+        (REALS, "Theorem t : ln (3 ^ 4) / ln (3 ^ 2) = 2."),
+        # two expressions for b say a (a + 6) = 0: factored by sympy, split by Rmult_integral
+        (
+            REALS,
+            "Theorem t : forall a b : R, b = a ^ 2 + 4 * a + 6 -> "
+            "b = 1 / 2 * a ^ 2 + a + 6 -> a < 0 -> a = -6.",
+        ),
     ],
     ids=[
         "function-definition",
@@ -129,6 +148,11 @@ REALS = "Require Import Reals.\nOpen Scope R_scope.\n"
         "polynomial-identity",
         "sqrt",
         "inr-numerals",
+        "residue-split",
+        "multiple-to-residue",
+        "ln-expansion",
+        "ln-numerals",
+        "factor-split",
     ],
 )
 async def test_automation_policy_composes_steps_one_shot_automation_lacks(

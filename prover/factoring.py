@@ -1,0 +1,103 @@
+"""Case splits found by factoring the polynomial equations among a goal's hypotheses.
+
+``b = a^2 + 4a + 6`` and ``b = a^2/2 + a + 6`` say ``a (a + 6) = 0``, so ``a = 0 \\/ a = -6``:
+a split that ``lra``/``nra`` never make alone, and the one a person makes first. sympy does the
+algebra (it ships with torch's stack and is a small pure-Python package); Coq checks each
+product by ``nra`` before splitting on it with ``Rmult_integral``, so a wrong factorisation
+only costs a failed tactic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import sympy
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][\w']*)|(%R)|([-+*/^()]))")
+#: Hypotheses taken as equations (and their pairs): beyond this the policy's reply grows for
+#: little gain.
+MAX_EQUATIONS = 6
+MAX_STEPS = 4
+
+
+def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None:
+    """``text`` (a Coq real term as Coq prints it) as a sympy polynomial over ``variables``;
+    None when it holds anything else (a function call, ``sqrt``, a non-literal exponent)."""
+    pieces: list[str] = []
+    names: dict[str, sympy.Symbol] = {}
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            return None
+        number, name, _scope, operator = match.groups()
+        position = match.end()
+        if number is not None:
+            pieces.append(number)
+        elif name is not None:
+            if name not in variables:
+                return None
+            alias = f"v{len(names)}"
+            names[alias] = variables[name]
+            pieces.append(alias)
+        elif operator == "^":
+            exponent = re.match(r"\s*(\d+)", text[position:])
+            if exponent is None:
+                return None
+            pieces.append("**" + exponent.group(1))
+            position += exponent.end()
+        elif operator is not None:
+            pieces.append(operator)
+        # a %R scope mark adds nothing
+    try:
+        expression = sympy.sympify("".join(pieces), locals=names)
+    except (sympy.SympifyError, SyntaxError, TypeError, ZeroDivisionError):
+        return None
+    return expression if expression.is_polynomial(*variables.values()) else None
+
+
+def _coq(expression: sympy.Expr) -> str:
+    return sympy.sstr(expression).replace("**", " ^ ")
+
+
+def _equations(hyps: list[tuple[str, str]], variables: dict[str, sympy.Symbol]) -> list[sympy.Expr]:
+    """``left - right`` of every hypothesis ``left = right`` between polynomials."""
+    found: list[sympy.Expr] = []
+    for _, typ in hyps:
+        if typ.count(" = ") != 1 or re.search(r"forall|exists|->|/\\|\\/|<>", typ):
+            continue
+        left, right = (to_sympy(side, variables) for side in typ.split(" = "))
+        if left is not None and right is not None:
+            found.append(sympy.expand(left - right))
+    return found[:MAX_EQUATIONS]
+
+
+def factor_steps(hyps: list[tuple[str, str]]) -> list[str]:
+    """Steps ``assert (F * G = 0) by nra; apply Rmult_integral ...; destruct`` for each
+    equation, or difference of two, whose polynomial has at least two distinct factors."""
+    variables = {name: sympy.Symbol(name) for name, typ in hyps if typ == "R"}
+    if not variables:
+        return []
+    equations = _equations(hyps, variables)
+    candidates = equations + [a - b for a, b in itertools.combinations(equations, 2)]
+    steps: list[str] = []
+    seen: set[frozenset[sympy.Expr]] = set()
+    for polynomial in candidates:
+        if polynomial == 0 or sympy.total_degree(polynomial) < 2:
+            continue
+        _, factors = sympy.factor_list(polynomial)
+        distinct = [factor for factor, _ in factors if not factor.is_number]
+        if len(distinct) < 2 or frozenset(distinct) in seen:
+            continue
+        seen.add(frozenset(distinct))
+        first, rest = distinct[0], sympy.Mul(*distinct[1:])
+        steps.append(
+            "let h := fresh in "
+            f"assert (({_coq(first)}) * ({_coq(rest)}) = 0)%R as h by nra; "
+            "apply Rmult_integral in h; destruct h as [h|h]"
+        )
+        if len(steps) == MAX_STEPS:
+            break
+    return steps
