@@ -9,6 +9,7 @@ only costs a failed tactic.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -77,11 +78,22 @@ def _equations(hyps: list[tuple[str, str]], variables: dict[str, sympy.Symbol]) 
 def factor_steps(hyps: list[tuple[str, str]]) -> list[str]:
     """Steps ``assert (F * G = 0) by nra; apply Rmult_integral ...; destruct`` for each
     equation, or difference of two, whose polynomial has at least two distinct factors."""
+    return list(_factor_steps(tuple(hyps)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _factor_steps(hyps: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    # Cached: sibling states share their hypotheses, and sympy takes milliseconds per
+    # equation where the rest of the policy takes microseconds.
     variables = {name: sympy.Symbol(name) for name, typ in hyps if typ == "R"}
     if not variables:
-        return []
-    equations = _equations(hyps, variables)
-    candidates = equations + [a - b for a, b in itertools.combinations(equations, 2)]
+        return ()
+    equations = _equations(list(hyps), variables)
+    candidates = equations + [
+        a - b
+        for a, b in itertools.combinations(equations, 2)
+        if max(sympy.total_degree(a), sympy.total_degree(b)) >= 2
+    ]
     steps: list[str] = []
     seen: set[frozenset[sympy.Expr]] = set()
     for polynomial in candidates:
@@ -100,4 +112,4 @@ def factor_steps(hyps: list[tuple[str, str]]) -> list[str]:
         )
         if len(steps) == MAX_STEPS:
             break
-    return steps
+    return tuple(steps)
