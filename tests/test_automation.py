@@ -38,8 +38,14 @@ def goal(text: str) -> ProofState:
     return ProofState(key=0, goals=(text,))
 
 
-async def tactics(state: ProofState) -> list[str]:
-    return [c.text for c in await AutomationPolicy().tactics(THEOREM, state, 64)]
+async def tactics(state: ProofState, theorem: Theorem = THEOREM) -> list[str]:
+    return [c.text for c in await AutomationPolicy().tactics(theorem, state, 64)]
+
+
+#: A theorem over the reals: its header's open scope makes closed goals count as real.
+REAL = Theorem(
+    name="r", header="Require Import Reals.\nOpen Scope R_scope.\n", statement="Theorem r : True."
+)
 
 
 async def test_under_a_binder_intros_comes_first_and_only_fast_closers_follow():
@@ -60,13 +66,11 @@ async def test_hypotheses_and_header_definitions_suggest_structural_steps():
 
 
 async def test_function_definitions_denominators_and_disequalities_suggest_their_steps():
-    real = Theorem(name="r", header="Require Import Reals.\nOpen Scope R_scope.\n",
-                   statement="Theorem r : True.")  # fmt: skip
     state = goal(
         "n : R\n  f : R -> R\n  h : forall x : R, f x = 5 * x + 4\n  H : n <> 3\n"
         "  H0 : (n + 5) / (n - 3) = 2\n  ============================\n  n - 3 <> 0"
     )
-    proposed = [c.text for c in await AutomationPolicy().tactics(real, state, 64)]
+    proposed = await tactics(state, REAL)
     assert "rewrite !h in *" in proposed
     assert "field_simplify_eq in H0" in proposed
     assert "intro; apply H; lra" in proposed and "assumption" in proposed
@@ -95,11 +99,9 @@ def test_the_conclusions_numerals_become_instantiation_points_too():
 
 @pytest.mark.skipif(shutil.which("csdp") is None, reason="psatz needs csdp (coinor-csdp)")
 async def test_psatz_is_offered_for_an_equation_fixed_by_inequalities_at_a_lower_prior():
-    real = Theorem(name="r", header="Require Import Reals.\nOpen Scope R_scope.\n",
-                   statement="Theorem r : True.")  # fmt: skip
 
     async def priors(text: str) -> dict[str, float]:
-        candidates = await AutomationPolicy().tactics(real, goal(text), 64)
+        candidates = await AutomationPolicy().tactics(REAL, goal(text), 64)
         return {c.text: c.logprob for c in candidates}
 
     bounded = await priors(
@@ -115,13 +117,10 @@ async def test_psatz_is_offered_for_an_equation_fixed_by_inequalities_at_a_lower
 
 
 async def test_sqrt_inr_and_numeric_witness_steps_are_offered_where_they_apply():
-    real = Theorem(name="r", header="Require Import Reals.\nOpen Scope R_scope.\n",
-                   statement="Theorem r : True.")  # fmt: skip
     state = goal("x : R\n  H : x = INR (3 * 3)\n  ============================\n  sqrt x = 3")
-    proposed = [c.text for c in await AutomationPolicy().tactics(real, state, 64)]
+    proposed = await tactics(state, REAL)
     assert SQRT_FACTS in proposed and INR_NUMERALS in proposed
-    bare = goal("x : R\n  ============================\n  x = 3")
-    plain = [c.text for c in await AutomationPolicy().tactics(real, bare, 64)]
+    plain = await tactics(goal("x : R\n  ============================\n  x = 3"), REAL)
     assert SQRT_FACTS not in plain and INR_NUMERALS not in plain
     witness = await tactics(goal("============================\n  exists a : nat, a * a = 0"))
     assert "exists 0%nat" in witness and "exists 1%nat" in witness
@@ -192,14 +191,11 @@ async def test_powers_with_a_variable_exponent_get_positivity_in_their_own_sort(
 
 
 async def test_logarithm_steps_are_offered_only_where_ln_appears():
-    real = Theorem(name="r", header="Require Import Reals.\nOpen Scope R_scope.\n",
-                   statement="Theorem r : True.")  # fmt: skip
     logs = goal("x : R\n  H : ln (x * x) = 2\n  ============================\n  ln x = 1")
-    proposed = [c.text for c in await AutomationPolicy().tactics(real, logs, 64)]
+    proposed = await tactics(logs, REAL)
     assert LN_EXPAND in proposed and LN_FACTS in proposed
     plain = goal("x : R\n  H : lnx = 2\n  ============================\n  x = 1")
-    others = [c.text for c in await AutomationPolicy().tactics(real, plain, 64)]
-    assert LN_EXPAND not in others
+    assert LN_EXPAND not in await tactics(plain, REAL)
 
 
 async def test_large_nat_literals_are_made_readable_to_lia_first():
