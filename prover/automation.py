@@ -74,6 +74,16 @@ RABS_CASES = (
 )
 
 
+def _everywhere(pattern: str, body: str) -> str:
+    """``body`` for each match of ``pattern`` in the conclusion or a hypothesis, repeated until
+    none is left (``body`` must fail once a match is done, or change it)."""
+    return (
+        "repeat match goal with "
+        f"| |- context [{pattern}] => {body} "
+        f"| _ : context [{pattern}] |- _ => {body} end"
+    )
+
+
 #: Large ``nat`` literals (5000 and up) print as ``Init.Nat.of_num_uint (...)``, an opaque
 #: function call to ``lia``. This turns each into ``N.to_nat <binary literal>`` (equal by
 #: computation, so ``change`` accepts it), which ``lia``'s ``Zify`` front end reads as a number.
@@ -81,11 +91,7 @@ _NAT_LITERAL_TO_N = (
     "let z := eval vm_compute in (Coq.NArith.BinNat.N.of_nat (Nat.of_num_uint u)) in "
     "change (Nat.of_num_uint u) with (Coq.NArith.BinNat.N.to_nat z) in *"
 )
-NAT_LITERALS_TO_N = (
-    "repeat match goal with "
-    f"| |- context [Nat.of_num_uint ?u] => {_NAT_LITERAL_TO_N} "
-    f"| H : context [Nat.of_num_uint ?u] |- _ => {_NAT_LITERAL_TO_N} end"
-)
+NAT_LITERALS_TO_N = _everywhere("Nat.of_num_uint ?u", _NAT_LITERAL_TO_N)
 
 
 #: Coquelicot's complex numbers are pairs of reals: an equation between them is two real
@@ -113,11 +119,7 @@ _SQRT_FACT_ONCE = (
     "lazymatch goal with _ : 0 <= sqrt e |- _ => fail | _ => idtac end; "
     "pose proof (sqrt_pos e); try pose proof (sqrt_sqrt e ltac:(nra))"
 )
-SQRT_FACTS = (
-    "repeat match goal with "
-    f"| |- context [sqrt ?e] => {_SQRT_FACT_ONCE} "
-    f"| _ : context [sqrt ?e] |- _ => {_SQRT_FACT_ONCE} end"
-)
+SQRT_FACTS = _everywhere("sqrt ?e", _SQRT_FACT_ONCE)
 
 #: ``INR (3 * 3)`` and ``INR (fact 3)`` are opaque to ``lra``. Through ``IZR (Z.of_nat _)`` they
 #: become the real numerals ``9`` and ``6``, in the goal and the hypotheses (where ``ln_pow``
@@ -143,11 +145,7 @@ def pow_facts(sort: str) -> str:
     """The step that adds ``0 < b ^ n`` for every ``b ^ n`` over ``sort`` whose exponent is a
     variable and whose base the sort's closer shows positive."""
     once = _POW_FACT_ONCE.format(sort=sort, proof=_POW_PROOFS[sort])
-    return (
-        "repeat match goal with "
-        f"| |- context [?b ^ ?n] => is_var n; {once} "
-        f"| _ : context [?b ^ ?n] |- _ => is_var n; {once} end"
-    )
+    return _everywhere("?b ^ ?n", f"is_var n; {once}")
 
 
 #: After ``induction n``, ``b ^ S n`` is ``b * b ^ n``: linear in the atom ``b ^ n``.
@@ -162,16 +160,13 @@ _LN_FACT_ONCE = (
     "lazymatch goal with _ : 0 < ln n |- _ => fail | _ => idtac end; "
     "assert (0 < ln n) by (rewrite <- ln_1; apply ln_increasing; lra)"
 )
-LN_FACTS = (
-    "repeat match goal with "
-    f"| |- context [ln (IZR (Zpos ?p))] => let n := constr:(IZR (Zpos p)) in {_LN_FACT_ONCE} "
-    f"| _ : context [ln (IZR (Zpos ?p))] |- _ => let n := constr:(IZR (Zpos p)) in "
-    f"{_LN_FACT_ONCE} end"
-)
+LN_FACTS = _everywhere("ln (IZR (Zpos ?p))", f"let n := constr:(IZR (Zpos p)) in {_LN_FACT_ONCE}")
 
 #: A multiple, ``exists k, e = c * k``, is a divisibility ``c | e``, and a divisibility by a
 #: nonzero ``c`` is ``e mod c = 0``: the form that ``lia``/``nia`` read (``Zify`` knows ``mod``
 #: by a constant, not ``divide``).
+#: The standard library module of each integer sort's lemmas.
+_MODULE = {"nat": "Nat", "Z": "Z"}
 _TO_DIVIDE = (
     "| |- exists k : {sort}, ?e = {product} => cut ({module}.divide c e); "
     "[let k := fresh in let h := fresh in intros [k h]; exists k; lia|] "
@@ -182,7 +177,7 @@ def divisibility_to_mod(sort: str) -> str:
     """The step that turns ``exists k, e = c * k`` (or ``k * c``) and ``c | e`` over ``sort``
     (nat or Z) into ``e mod c = 0``. Only the module of ``sort`` is named: a header over
     ``nat`` may not load ``Z``'s."""
-    module = "Z" if sort == "Z" else "Nat"
+    module = _MODULE[sort]
     cases = "".join(
         _TO_DIVIDE.format(sort=sort, product=product, module=module)
         for product in (f"(?c * k)%{sort}", f"(k * ?c)%{sort}")
@@ -220,7 +215,7 @@ def residue_split_step(variable: str, sort: str, modulus: int) -> str:
     ``q``. The remainder replaces ``variable mod modulus`` wherever it appears, so a hypothesis
     ``a mod 4 = 3`` makes three of the branches contradictory.
     """
-    module = "Z" if sort == "Z" else "Nat"
+    module = _MODULE[sort]
     bound = "Z.mod_pos_bound" if sort == "Z" else "Nat.mod_upper_bound"
     cases = " \\/ ".join(f"r = {value}" for value in range(modulus))
     pattern = "c"
@@ -272,6 +267,13 @@ def is_recurrence(typ: str) -> bool:
     left, right = body.split(" = ", 1)
     head = re.match(r"^\(?([A-Za-z_][\w']*)", left)
     return head is not None and _mentions(right, head.group(1))
+
+
+def rewriting_loops(typ: str) -> bool:
+    """Whether ``rewrite !h`` with the equation ``typ`` can run forever: a recurrence on ``x n``
+    or ``u (n + 2)`` rewrites its own right side again. One on ``s (S (S n))`` strips
+    constructors from a numeral each time, so it ends."""
+    return is_recurrence(typ) and not re.search(r", [A-Za-z_][\w']* \(S ", typ)
 
 
 def instantiation_step(name: str, typ: str, extra: list[str] | tuple[str, ...] = ()) -> str | None:
@@ -327,10 +329,8 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
         if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
             weights[f"destruct {name}"] = 8
         if typ.startswith("forall") and " = " in typ and "<->" not in typ:
-            # A recurrence on ``x n`` or ``u (n + 2)`` rewrites forever: once only. One on
-            # ``s (S (S n))`` strips constructors from a numeral each time, so it ends.
-            looping = is_recurrence(typ) and not re.search(r", [A-Za-z_][\w']* \(S ", typ)
-            weights[f"rewrite {name} in *" if looping else f"rewrite !{name} in *"] = 6
+            once = rewriting_loops(typ)
+            weights[f"rewrite {name} in *" if once else f"rewrite !{name} in *"] = 6
         elif re.match(r"^[A-Za-z_][\w']* = ", typ) or re.search(r" = [A-Za-z_][\w']*$", typ):
             weights["subst"] = 6
             weights[f"rewrite {name} in *"] = 2
@@ -345,7 +345,7 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
             weights[f"field_simplify_eq in {name}"] = 5
         if " <> " in typ and " <> " in conclusion:
             weights[f"intro; apply {name}; {closer}"] = 6
-        mentioned = re.search(r"\b" + re.escape(name) + r"\b", conclusion) is not None
+        mentioned = _mentions(conclusion, name)
         if typ in ("nat", "Z") and mentioned:
             weights[f"induction {name}"] = 1.5
             weights[f"destruct {name}"] = 1
@@ -415,7 +415,7 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     if "Init.Nat.of_num_uint" in text:
         weights[NAT_LITERALS_TO_N] = 40  # before lia, which cannot read them
     for definition in _DEF.findall(theorem.header):
-        if re.search(r"\b" + re.escape(definition) + r"\b", text):
+        if _mentions(text, definition):
             weights[f"unfold {definition} in *"] = 10
     if real:
         # Reduction on real numbers does not compute, and ``simpl`` on ``2 ^ 2014`` in R runs
@@ -446,9 +446,7 @@ def _residue_steps(hyps: list[tuple[str, str]], conclusion: str, text: str) -> d
         weights[divisibility_to_mod(sort)] = 6
     moduli = goal_moduli(text)
     variables = [
-        (name, typ)
-        for name, typ in hyps
-        if typ in ("nat", "Z") and re.search(r"\b" + re.escape(name) + r"\b", conclusion)
+        (name, typ) for name, typ in hyps if typ in ("nat", "Z") and _mentions(conclusion, name)
     ]
     for name, sort in variables[:3]:
         for modulus in moduli:

@@ -25,8 +25,10 @@ MAX_STEPS = 4
 def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None:
     """``text`` (a Coq real term as Coq prints it) as a sympy polynomial over ``variables``;
     None when it holds anything else (a function call, ``sqrt``, a non-literal exponent)."""
+    # Coq names (``x'``, or sympy's own ``E``/``S``) are parsed under plain aliases.
+    aliases = {name: f"v{index}" for index, name in enumerate(variables)}
+    symbols = {aliases[name]: symbol for name, symbol in variables.items()}
     pieces: list[str] = []
-    names: dict[str, sympy.Symbol] = {}
     position = 0
     text = text.strip()
     while position < len(text):
@@ -38,11 +40,9 @@ def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None
         if number is not None:
             pieces.append(number)
         elif name is not None:
-            if name not in variables:
+            if name not in aliases:
                 return None
-            alias = f"v{len(names)}"
-            names[alias] = variables[name]
-            pieces.append(alias)
+            pieces.append(aliases[name])
         elif operator == "^":
             exponent = re.match(r"\s*(\d+)", text[position:])
             if exponent is None:
@@ -53,7 +53,7 @@ def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None
             pieces.append(operator)
         # a %R scope mark adds nothing
     try:
-        expression = sympy.sympify("".join(pieces), locals=names)
+        expression = sympy.sympify("".join(pieces), locals=symbols)
     except (sympy.SympifyError, SyntaxError, TypeError, ZeroDivisionError):
         return None
     return expression if expression.is_polynomial(*variables.values()) else None
