@@ -20,6 +20,10 @@ _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][\w']*)|(%R)|([-+*/^()]))")
 #: little gain.
 MAX_EQUATIONS = 6
 MAX_STEPS = 4
+#: A statement is user input: ``(a + b) ^ 100000`` would keep sympy expanding for hours, in the
+#: worker's event loop. Terms past these bounds are not polynomials this policy factors.
+MAX_EXPONENT = 12
+MAX_TERM_CHARS = 400
 
 
 def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None:
@@ -31,6 +35,8 @@ def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None
     pieces: list[str] = []
     position = 0
     text = text.strip()
+    if len(text) > MAX_TERM_CHARS:
+        return None
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
@@ -45,7 +51,7 @@ def to_sympy(text: str, variables: dict[str, sympy.Symbol]) -> sympy.Expr | None
             pieces.append(aliases[name])
         elif operator == "^":
             exponent = re.match(r"\s*(\d+)", text[position:])
-            if exponent is None:
+            if exponent is None or int(exponent.group(1)) > MAX_EXPONENT:
                 return None
             pieces.append("**" + exponent.group(1))
             position += exponent.end()

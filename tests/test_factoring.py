@@ -23,6 +23,14 @@ def test_coq_real_terms_read_as_polynomials_and_anything_else_is_refused():
     assert to_sympy("1 / a", {"a": a}) is None
 
 
+def test_hostile_sizes_are_refused_before_sympy_expands_them():
+    a, b = sympy.Symbol("a"), sympy.Symbol("b")
+    assert to_sympy("(a + b) ^ 100000", {"a": a, "b": b}) is None
+    assert to_sympy("(a + b) ^ 12", {"a": a, "b": b}) == (a + b) ** 12
+    assert to_sympy(" + ".join(["a"] * 200), {"a": a}) is None
+    assert factor_steps([("a", "R"), ("H", "(a + 1) ^ 99999 = 0")]) == []
+
+
 def test_the_difference_of_two_equations_is_factored_into_a_case_split():
     steps = factor_steps(QUADRATICS)
     assert len(steps) == 1
