@@ -296,14 +296,23 @@ async def run_method(
     return run
 
 
+#: The methods ``--methods`` may name, in the order they run. Best-first always runs first:
+#: every ratio and "solved by X, not by best-first" list is measured against it.
+METHODS = (BEST_FIRST, BEST_FIRST_FULL, ONE_SHOT, HAMMER)
+METHOD_KEYS = {"best-first": BEST_FIRST, "full": BEST_FIRST_FULL, "one-shot": ONE_SHOT,
+               "hammer": HAMMER}  # fmt: skip
+
+
 async def compare(
     theorems: Sequence[Theorem],
     budget: float,
     concurrency: int,
     console: Console,
     tactic_timeout_s: float = SearchConfig().tactic_timeout_s,
+    methods: Sequence[str] = METHODS,
 ) -> list[MethodRun]:
-    """The four methods one after another, each with its own environment and budget."""
+    """The chosen ``methods`` (best-first first) one after another, each with its own
+    environment and the same budget."""
     limits = ProverLimits(pool_size=concurrency)
     base = SearchConfig(wall_timeout_s=budget, tactic_timeout_s=tactic_timeout_s, record_tree=False)
     closers = coq_closers()
@@ -312,56 +321,44 @@ async def compare(
         """pass@N over a fixed list: each script tried once, stop at the first proof."""
         return base.model_copy(update={"strategy": Strategy.PASS_AT_N, "n": count})
 
-    runs = [
-        await run_method(
-            BEST_FIRST,
-            theorems,
-            make_environment(ProverKind.COQ, limits),
-            AutomationPolicy(ProverKind.COQ),
-            base,
-            concurrency,
-            console,
-        )
-    ]
-    runs.append(
-        await run_method(
-            BEST_FIRST_FULL,
-            theorems,
-            make_environment(ProverKind.COQ, limits),
-            AutomationPolicy(ProverKind.COQ),
-            base.model_copy(update={"expansion": Expansion.FULL}),
-            concurrency,
-            console,
-        )
-    )
-    runs.append(
-        await run_method(
-            ONE_SHOT,
-            theorems,
-            make_environment(ProverKind.COQ, limits),
-            ScriptPolicy("one-shot-automation", closers),
-            one_try_each(len(closers)),
-            concurrency,
-            console,
-        )
-    )
-    kept, dropped = parseable_hammer_tactics()
-    note = f"dropped (rejected by parse_proof): {', '.join(dropped)}" if dropped else ""
-    if dropped:
-        console.print(f"[yellow]CoqHammer: {note}")
-    runs.append(
-        await run_method(
-            HAMMER,
-            theorems,
-            make_environment(ProverKind.COQ, limits, hammer=True),
-            ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0)),
-            one_try_each(len(kept)),
-            concurrency,
-            console,
-            note=note,
-        )
-    )
-    return runs
+    async def best_first_run(method: str, config: SearchConfig) -> MethodRun:
+        env = make_environment(ProverKind.COQ, limits)
+        policy = AutomationPolicy(ProverKind.COQ)
+        return await run_method(method, theorems, env, policy, config, concurrency, console)
+
+    async def one_shot_run() -> MethodRun:
+        env = make_environment(ProverKind.COQ, limits)
+        policy = ScriptPolicy("one-shot-automation", closers)
+        config = one_try_each(len(closers))
+        return await run_method(ONE_SHOT, theorems, env, policy, config, concurrency, console)
+
+    async def hammer_run() -> MethodRun:
+        kept, dropped = parseable_hammer_tactics()
+        note = f"dropped (rejected by parse_proof): {', '.join(dropped)}" if dropped else ""
+        if dropped:
+            console.print(f"[yellow]CoqHammer: {note}")
+        env = make_environment(ProverKind.COQ, limits, hammer=True)
+        policy = ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0))
+        config = one_try_each(len(kept))
+        return await run_method(HAMMER, theorems, env, policy, config, concurrency, console, note)
+
+    runners = {
+        BEST_FIRST: lambda: best_first_run(BEST_FIRST, base),
+        BEST_FIRST_FULL: lambda: best_first_run(
+            BEST_FIRST_FULL, base.model_copy(update={"expansion": Expansion.FULL})
+        ),
+        ONE_SHOT: one_shot_run,
+        HAMMER: hammer_run,
+    }
+    return [await runners[method]() for method in chosen_methods(methods)]
+
+
+def chosen_methods(methods: Sequence[str]) -> list[str]:
+    """``methods`` in run order, best-first included (it is the reference of every ratio)."""
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {list(METHODS)}")
+    return [method for method in METHODS if method == BEST_FIRST or method in methods]
 
 
 # -- throughput ----------------------------------------------------------------------------
@@ -735,6 +732,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=default_workers(),
         help="concurrent searches (and prover processes) per method",
     )
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHOD_KEYS),
+        help="comma-separated subset of " + ", ".join(METHOD_KEYS) + " (best-first always "
+        "runs: it is the reference); e.g. a long-budget run may skip the full-expansion ablation",
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--throughput-theorems", type=int, default=8)
     parser.add_argument("--throughput-expansions", type=int, default=40)
@@ -752,7 +755,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "(default: benchmarks/results/search-{split}.json, with -firstK "
         "added under --limit so a quick run never replaces a full one)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    keys = [key.strip() for key in args.methods.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in METHOD_KEYS]
+    if unknown:
+        choices = ", ".join(METHOD_KEYS)
+        parser.error(f"--methods: unknown {', '.join(unknown)}; choose from {choices}")
+    args.methods = [METHOD_KEYS[key] for key in keys]
+    return args
 
 
 def output_path(args: argparse.Namespace) -> Path:
@@ -789,7 +799,12 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         highlight=False,
     )
     runs = await compare(
-        theorems, args.budget, args.concurrency, console, tactic_timeout_s=args.tactic_timeout
+        theorems,
+        args.budget,
+        args.concurrency,
+        console,
+        tactic_timeout_s=args.tactic_timeout,
+        methods=args.methods,
     )
     print_summary(console, runs, len(theorems), args.budget)
     write_report(out, meta, runs, len(theorems), None, [])

@@ -49,6 +49,14 @@ class SearchConfig(BaseModel):
     strategy: Strategy = Strategy.BEST_FIRST
     n: int = Field(default=32, ge=1, le=4096, description="pass@N: whole proofs sampled")
     tactics_per_expansion: int = Field(default=16, ge=1, le=256)
+    widen_to: int = Field(
+        default=64,
+        ge=1,
+        le=1024,
+        description="best-first: when every state is exhausted before the budget is, ask the "
+        "expanded states for twice as many tactics, up to this many (no widening when it is "
+        "at most tactics_per_expansion)",
+    )
     max_expansions: int = Field(default=200, ge=1, le=100_000)
     max_depth: int = Field(default=32, ge=1, le=1000)
     wall_timeout_s: float = Field(default=60.0, gt=0, le=86_400)

@@ -46,6 +46,8 @@ class SearchStats(BaseModel):
     """Where the search spent its effort; times in seconds."""
 
     expansions: int = 0
+    #: Rounds of widening: the tree was exhausted and its states were asked for more tactics.
+    widenings: int = 0
     prover_calls: int = 0
     policy_calls: int = 0
     merged_states: int = 0

@@ -235,6 +235,24 @@ async def test_budgets_end_the_search_with_the_right_status(coq_env):
     assert exhausted.status == "failed" and "exhausted" in exhausted.message
 
 
+@pytest.mark.parametrize("expansion", list(Expansion))
+async def test_widening_asks_an_exhausted_tree_for_more_tactics(coq_env, expansion):
+    theorem = Theorem(name="t", header="Require Import Arith.",
+                      statement="Theorem t : forall a b : nat, a + b = b + a.")  # fmt: skip
+    policy = ListPolicy(["intros", "idtac", "assumption", "lia"])
+    narrow = SearchConfig(tactics_per_expansion=2, widen_to=2, expansion=expansion)
+    exhausted = await best_first(theorem, coq_env, policy, narrow)
+    assert exhausted.status == "failed" and exhausted.message == "search space exhausted"
+    assert exhausted.stats.widenings == 0
+    widened = await best_first(theorem, coq_env, policy, narrow.model_copy(update={"widen_to": 4}))
+    assert widened.status == "proved" and widened.proof == "lia."
+    assert widened.stats.widenings == 1
+    assert widened.stats.prover_calls > exhausted.stats.prover_calls
+    tried = [(node.parent, node.tactic) for node in widened.tree if node.tactic is not None]
+    assert len(tried) == len(set(tried)), "no tactic runs twice on the same state"
+    assert_coqc_accepts(widened)
+
+
 async def test_bad_statement_is_an_error_result_not_an_exception(coq_env):
     theorem = Theorem(name="t", statement="Theorem t : not_a_thing.")
     result = await best_first(theorem, coq_env, AutomationPolicy(), SearchConfig())
