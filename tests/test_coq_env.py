@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
+import psutil
 import pytest
 
 from search.config import ProverLimits
 from search.env.coq import CoqEnvironment
 from search.env.coqtop import CoqTop
+from search.env.process import kill_group
 from search.types import Failed, Goals, Proved, ProverCrash, ProverTimeout, Theorem, UnsafeInput
 
 pytestmark = pytest.mark.coq
@@ -67,6 +70,56 @@ async def test_loop_is_stopped_by_the_tactic_time_limit_and_the_session_goes_on(
         )
         assert isinstance(loop, Failed) and "Timeout" in loop.message
         assert isinstance(await session.apply(session.root, "intros; split; lia"), Proved)
+
+
+#: ``psatz R 8`` on six variables runs for seconds, in ``csdpcert`` and ``csdp`` processes
+#: that coqtop starts: about 4 s more after a 1 s ``Timeout`` interrupts it, unless killed.
+SUM_OF_SQUARES = Theorem(
+    name="sos",
+    header="Require Import Reals.\nOpen Scope R_scope.\n",
+    statement="Theorem sos : forall a b c d e f : R, "
+    "a^4 + b^4 + c^4 + d^4 + e^4 + f^4 >= 4*a*b*c*d + a*b*e*f - 3.",
+)
+
+
+def live(processes: list[psutil.Process], wait_s: float = 5.0) -> list[psutil.Process]:
+    """Those of ``processes`` still running after at most ``wait_s`` (zombies are not)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        running = []
+        for process in processes:
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    running.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.05)
+
+
+async def test_a_timed_out_psatz_leaves_no_solver_running(coq_env):
+    async with coq_env.session(SUM_OF_SQUARES, tactic_timeout_s=1) as session:
+        outcome = await session.apply(session.root, "intros; psatz R 8")
+        assert isinstance(outcome, Failed) and "Timeout" in outcome.message
+        coqtop = psutil.Process(session.worker.coqtop.pid)
+        assert live(coqtop.children(recursive=True), wait_s=0.5) == []
+        assert isinstance(await session.apply(session.root, "intros; nra"), (Failed, Proved))
+
+
+async def test_killing_a_group_whose_leader_has_exited_kills_the_rest():
+    proc = await asyncio.create_subprocess_exec(
+        "sh",
+        "-c",
+        "sleep 300 >/dev/null 2>&1 & echo $!",
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    out, _ = await proc.communicate()
+    orphan = psutil.Process(int(out))
+    assert proc.returncode == 0 and orphan.is_running()
+    kill_group(proc)
+    assert live([orphan]) == []
 
 
 async def test_hung_prover_is_killed_by_the_watchdog_and_restarted(coq_env):

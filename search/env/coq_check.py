@@ -10,13 +10,11 @@ proof script cannot forge it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -27,7 +25,7 @@ from search.env.coq_syntax import (
     parse_proof,
     statement_identifiers,
 )
-from search.env.process import memory_limiter
+from search.env.process import kill_group, memory_limiter
 from search.types import Theorem, UnsafeInput, Verdict
 
 #: Axioms of Coq's standard library that a MiniF2F proof may rest on, fully qualified. Reals
@@ -160,9 +158,11 @@ async def check_with_coqc(
         )
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+        except asyncio.CancelledError:
+            kill_group(proc)  # a cancelled job must not leave coqc (and its csdp) running
+            raise
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_group(proc)
             await proc.wait()
             return Verdict(
                 ok=False, message=f"coqc ran past {timeout_s:.0f}s", checked_source=source

@@ -20,12 +20,15 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from search.env.process import ProverProcess, memory_limiter
+from search.env.process import ProverProcess, kill_descendants, memory_limiter
 from search.types import ProverCrash, ProverTimeout
 
 PROMPT = re.compile(r"<prompt>(\S+) < (\d+) \|([^|]*)\| \d+ < </prompt>")
 _TAGGED = re.compile(r"<(infomsg|warning)>.*?</\1>", re.DOTALL)
 _ERROR = re.compile(r"(?:^|\n)Error:(.*)", re.DOTALL)
+#: In coqtop's error when ``Timeout N`` interrupted a sentence: ``Timeout!``, or from inside
+#: ``psatz``, ``Tactic failure: find_witness Control.Timeout``.
+TIMEOUT_MARK = "Timeout"
 _READ_CHUNK = 1 << 16
 #: A reply larger than this is not a proof state anyone can use; it is a runaway print.
 MAX_REPLY_BYTES = 16 << 20
@@ -136,6 +139,8 @@ class CoqTop(ProverProcess):
         text, prompt, error = parse_reply(raw)
         self.prompt = prompt
         self.in_flight = False
+        if error is not None and TIMEOUT_MARK in error:
+            kill_descendants(self.pid)  # what the interrupted tactic started (psatz's csdp)
         return Reply(text=text, prompt=prompt, error=error)
 
     async def _read_reply(self, timeout: float) -> str:

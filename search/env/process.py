@@ -13,6 +13,8 @@ import os
 import resource
 import signal
 
+import psutil
+
 
 def memory_limiter(limit_bytes: int):
     """A ``preexec_fn`` that caps the child's address space, so a runaway tactic dies alone."""
@@ -24,10 +26,34 @@ def memory_limiter(limit_bytes: int):
 
 
 def kill_group(proc: asyncio.subprocess.Process | None) -> None:
-    """SIGKILL the process group of ``proc`` (started with ``start_new_session=True``)."""
-    if proc is not None and proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
+    """SIGKILL the process group of ``proc`` (started with ``start_new_session=True``).
+
+    Also when ``proc`` itself has already exited: its children live on in the group without it
+    (a ``csdpcert`` that coqtop started for ``psatz`` kept running, and starting ``csdp``, for
+    21 minutes after its coqtop was gone, and the benchmarks shared the CPU with it).
+    """
+    if proc is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def kill_descendants(pid: int | None) -> int:
+    """SIGKILL every descendant of ``pid``, but not ``pid`` itself; return how many there were.
+
+    Coq's ``Timeout`` interrupts ``psatz`` inside coqtop but leaves the ``csdpcert``/``csdp``
+    processes it started running to the end of their own search. Each timed-out ``psatz``
+    left one more behind, competing with the search for the CPU, until coqtop was recycled.
+    """
+    if pid is None:
+        return 0
+    try:
+        descendants = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0
+    for process in descendants:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    return len(descendants)
 
 
 class ProverProcess:
