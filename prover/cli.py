@@ -211,11 +211,8 @@ def main() -> None:
 @main.command()
 @search_options
 @click.option("--header", default=None, help="Imports/definitions the statement needs.")
-@click.option(
-    "--statement",
-    default=None,
-    help="The theorem: Coq 'Theorem t : 1 + 1 = 2.', Lean 'theorem t : 1 + 1 = 2 := by'.",
-)
+@click.option("--statement", default=None,
+              help="The theorem: Coq 'Theorem t : 1 + 1 = 2.', Lean 'theorem t : 1 + 1 = 2 := by'.")
 @click.option("--name", default=None, help="With --benchmark: the theorem to prove.")
 @click.option("--benchmark", type=click.Choice(["minif2f"]), default=None,
               help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
@@ -280,15 +277,10 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
 @click.option("--names", default=None, help="Comma-separated theorem names to run.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="JSONL results; theorems already in it are skipped (resume).")  # fmt: skip
-@click.option(
-    "--concurrency", type=int, default=None, help="Searches in flight (default: prover processes)."
-)
-@click.option(
-    "--resume/--no-resume",
-    default=True,
-    show_default=True,
-    help="Skip theorems already in --out (--no-resume: refuse it).",
-)
+@click.option("--concurrency", type=int, default=None,
+              help="Searches in flight (default: prover processes).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip theorems already in --out (--no-resume: refuse it).")
 @click.option("--redis", "redis_url", default=None, envvar="DCOPROVER_REDIS",
               help=REDIS_HELP)  # fmt: skip
 def eval_command(
@@ -344,12 +336,8 @@ def eval_command(
 
 @main.command()
 @click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Folder for report.html, report.md and the plots (default: RESULTS-report).",
-)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for report.html, report.md and the plots (default: RESULTS-report).")
 def report(results, out) -> None:
     """Write the evaluation report (HTML, Markdown, PNG plots) for a `prover eval` results file."""
     out = out or results.with_name(results.stem + "-report")
@@ -362,19 +350,11 @@ def report(results, out) -> None:
 
 
 @main.command()
-@click.option(
-    "--lean-project",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    envvar="DCOPROVER_LEAN_PROJECT",
-    help="The Lake project to inspect (default: the current directory).",
-)
-@click.option(
-    "--lean-repl-cmd",
-    default=LeanConfig().repl_command,
-    show_default=True,
-    envvar="DCOPROVER_LEAN_REPL_CMD",
-)
+@click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False), default=None,
+              envvar="DCOPROVER_LEAN_PROJECT",
+              help="The Lake project to inspect (default: the current directory).")
+@click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
+              envvar="DCOPROVER_LEAN_REPL_CMD")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor(lean_project, lean_repl_cmd, as_json) -> None:
     """Report what is installed and which prover backends can run here."""
