@@ -298,9 +298,9 @@ async def run_method(
 
 #: The methods ``--methods`` may name, in the order they run. Best-first always runs first:
 #: every ratio and "solved by X, not by best-first" list is measured against it.
-METHODS = (BEST_FIRST, BEST_FIRST_FULL, ONE_SHOT, HAMMER)
 METHOD_KEYS = {"best-first": BEST_FIRST, "full": BEST_FIRST_FULL, "one-shot": ONE_SHOT,
                "hammer": HAMMER}  # fmt: skip
+METHODS = tuple(METHOD_KEYS.values())
 
 
 async def compare(
