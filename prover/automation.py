@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import sympy
+
 from prover.factoring import factor_steps
 from prover.policy import Candidate, dedupe_and_sort, normalize_priors
 from search.types import ProofState, ProverKind, Theorem
@@ -44,6 +46,11 @@ _HAS_CSDP = shutil.which("csdp") is not None
 #: An order relation: not the arrows ``->``/``<->`` nor the disequality ``<>``.
 _INEQUALITY = re.compile(r"<=|>=|<(?![->])|(?<![-<])>")
 _DEF = re.compile(r"^\s*(?:Definition|Fixpoint)\s+([A-Za-z_][\w']*)", re.MULTILINE)
+#: A division sign: ``/`` that is not part of the connectives ``/\`` and ``\/``.
+_DIVISION = re.compile(r"(?<!\\)/(?!\\)")
+#: A large ``nat`` literal, printed ``Init.Nat.of_num_uint (...)`` or, where no other
+#: ``of_num_uint`` is in scope, just ``of_num_uint (...)``.
+_LARGE_NAT_LITERAL = re.compile(r"\bof_num_uint\b")
 
 
 _SEPARATOR = "============================"
@@ -128,6 +135,58 @@ SQRT_FACTS = _everywhere("sqrt ?e", _SQRT_FACT_ONCE)
 #: Coq's own ``Timeout``).
 INR_NUMERALS = "rewrite ?INR_IZR_INZ in *; simpl Z.of_nat in *"
 
+#: ``(1 / 4) ^ (11 + 1)`` once ``n = 11`` is substituted: ``field`` and ``lra`` need the
+#: exponent as one numeral. ``cbn`` with only ``nat``'s operations computes it and leaves the
+#: real ``^`` alone (``simpl`` would unfold that too).
+NAT_ARITHMETIC = "cbn [Nat.add Nat.mul Nat.sub] in *"
+_FUNCTION_TYPE = re.compile(r"^(?:R|Z|nat|Q)(?: -> (?:R|Z|nat|Q))+$")
+_CLOSED_NAT_EXPONENT = re.compile(r"\^ \((?:\d+ [-+*] )+\d+\)")
+
+#: ``0 <= INR n`` for every ``INR n``, and ``0 < INR n`` for every ``(0 < n)%nat``: the facts
+#: that ``field_simplify_eq`` needs for ``INR m / INR a = 3 / 4`` (``INR a <> 0``) and that
+#: ``lra``/``nra`` cannot derive, since ``INR`` is an atom to them.
+_INR_NONNEG_ONCE = (
+    "lazymatch goal with _ : 0 <= INR n |- _ => fail | _ => idtac end; pose proof (pos_INR n)"
+)
+INR_POSITIVITY = (
+    "repeat match goal with H : (0 < ?n)%nat |- _ => "
+    "lazymatch goal with _ : (0 < INR n)%R |- _ => fail | _ => pose proof (lt_0_INR n H) end "
+    "end; " + _everywhere("INR ?n", _INR_NONNEG_ONCE)
+)
+
+#: A goal over ``nat`` or ``Z`` whose facts live in ``R`` (``IZR (Z.of_nat x) + 4 / 100 *
+#: IZR (Z.of_nat x) = 598 -> x = 575``): the injectivity or monotonicity of the cast moves it
+#: to ``R``, where ``lra`` reads the hypotheses. Sums and products are pushed through the cast
+#: and every ``INR`` becomes ``IZR (Z.of_nat _)``, so goal and hypotheses use one form.
+_TO_REALS_NAT = "rewrite ?plus_INR, ?mult_INR, ?pow_INR, ?INR_IZR_INZ in *; simpl Z.of_nat in *"
+_TO_REALS_Z = "rewrite ?plus_IZR, ?mult_IZR, ?minus_IZR, ?opp_IZR, ?INR_IZR_INZ in *; " + (
+    "simpl Z.of_nat in *"
+)
+CAST_TO_REALS: dict[str, tuple[str, ...]] = {
+    "nat": tuple(
+        f"apply {lemma}; {_TO_REALS_NAT}" for lemma in ("INR_eq", "INR_le", "INR_lt")
+    ),
+    "Z": tuple(f"apply {lemma}; {_TO_REALS_Z}" for lemma in ("eq_IZR", "le_IZR", "lt_IZR")),
+}
+_RELATION = re.compile(r" (=|<=|<|>=|>) ")
+_IDENTIFIER = re.compile(r"(?<![\w.'])[A-Za-z_][\w']*")
+
+
+def cast_to_reals_steps(hyps: list[tuple[str, str]], conclusion: str) -> tuple[str, ...]:
+    """The steps that move a relation between ``nat`` (or ``Z``) variables to ``R``, where
+    hypotheses over ``INR``/``IZR`` of those variables are: none if the conclusion is not a
+    plain relation, mixes sorts, or already mentions the reals."""
+    facts = " ".join(typ for _, typ in hyps)
+    if not re.search(r"\b(?:INR|IZR)\b", facts) or _R_HINTS.search(conclusion):
+        return ()
+    if not _RELATION.search(conclusion) or re.search(r"/\\|\\/|->|forall|exists", conclusion):
+        return ()
+    sorts = dict(hyps)
+    used = {sorts[name] for name in _IDENTIFIER.findall(conclusion) if name in sorts}
+    if len(used) != 1 or not used <= {"nat", "Z"}:
+        return ()
+    return CAST_TO_REALS[used.pop()]
+
 #: ``0 < b ^ n`` for each power with a variable exponent, which ``lia`` treats as an atom it
 #: knows nothing of: after ``induction n`` the step ``10 ^ S n - 1`` needs ``0 < 10 ^ n``.
 _POW_FACT_ONCE = (
@@ -161,6 +220,30 @@ _LN_FACT_ONCE = (
     "assert (0 < ln n) by (rewrite <- ln_1; apply ln_increasing; lra)"
 )
 LN_FACTS = _everywhere("ln (IZR (Zpos ?p))", f"let n := constr:(IZR (Zpos p)) in {_LN_FACT_ONCE}")
+
+#: Numerals under ``ln`` past this are not factored: the step's text grows with the primes.
+MAX_LN_NUMERAL = 10**9
+_LN_NUMERAL = re.compile(r"\bln (\d+)\b")
+
+
+def ln_primes_step(text: str) -> str | None:
+    """One step that writes ``ln N`` for each composite numeral ``N`` of ``text`` as the sum
+    over its prime factors (``ln 80 = 4 ln 2 + ln 5``), then adds ``0 < ln p`` for each prime.
+    ``ln 80 / ln 2 / (ln 2 / ln 40)`` then is a rational function of ``ln 2`` and ``ln 5``
+    that ``field`` settles; as numerals, ``ln 80`` and ``ln 40`` were unrelated atoms. None
+    when no composite numeral is under ``ln``."""
+    replacements: list[str] = []
+    for numeral in dict.fromkeys(_LN_NUMERAL.findall(text)):
+        number = int(numeral)
+        if number < 4 or number > MAX_LN_NUMERAL or sympy.isprime(number):
+            continue
+        factors = sorted(sympy.factorint(number).items())
+        product = " * ".join(f"{p} ^ {e}" if e > 1 else str(p) for p, e in factors)
+        replacements.append(f"replace (ln {numeral}) with (ln ({product})%R) by (f_equal; lra)")
+    if not replacements:
+        return None
+    return "; ".join([*replacements, LN_EXPAND, LN_FACTS])
+
 
 #: A multiple, ``exists k, e = c * k``, is a divisibility ``c | e``, and a divisibility by a
 #: nonzero ``c`` is ``e mod c = 0``: the form that ``lia``/``nia`` read (``Zify`` knows ``mod``
@@ -290,13 +373,53 @@ def instantiation_step(name: str, typ: str, extra: list[str] | tuple[str, ...] =
     if definition and not is_recurrence(typ):
         return None
     points = list(dict.fromkeys([*INSTANCE_POINTS[sort], *(f"{n}%{sort}" for n in extra)]))
+    # Instances of a conjunction (``s (t x) = x /\ t (s x) = x``) are split at once: one
+    # ``destruct`` per instance would cost the search an expansion each.
+    split = f"; {SPLIT_CONJUNCTIONS}" if "/\\" in body else ""
     if "->" not in body:
-        return "; ".join(f"pose proof ({name} {point})" for point in points)
+        return "; ".join(f"pose proof ({name} {point})" for point in points) + split
     closer = "lra" if sort == "R" else "lia"
     return "; ".join(
         f"let h := fresh in pose proof ({name} {point}) as h; "
         f"try specialize (h ltac:(repeat split; {closer}))"
         for point in points
+    ) + split
+
+
+#: Every conjunction among the hypotheses split into its parts.
+SPLIT_CONJUNCTIONS = "repeat match goal with h : _ /\\ _ |- _ => destruct h end"
+
+
+#: What follows clearing denominators (``field_simplify_eq``): ``lra`` on each goal it leaves,
+#: which settles the side goals ``INR a <> 0`` (given ``0 < INR a``) and often the cleared
+#: equation itself, in the same step instead of one expansion each.
+CLEARED = "try lra"
+
+#: Unrolling a recurrence stops at this index: beyond it the instances swamp ``lra``.
+MAX_UNROLL = 30
+
+
+def unroll_bound(texts: list[str]) -> int:
+    """The largest natural numeral (at most ``MAX_UNROLL``) in ``texts``: a recurrence on
+    ``u`` over ``nat`` that links ``u 1``, ``u 9`` and ``u 5`` needs its instances 0 to 9."""
+    numerals = [int(n) for t in texts for n in re.findall(r"(?<![\w.%])\d+(?![\w.])", t)]
+    return max((n for n in numerals if n <= MAX_UNROLL), default=0)
+
+
+def unrolling_step(name: str, typ: str, bound: int) -> str | None:
+    """One step that instantiates the ``nat`` recurrence ``name`` at every index 0 to
+    ``bound`` (``a (S (S n)) - a (S n) = a (S n) - a n`` with ``a 1``, ``a 9`` given and ``a 5``
+    asked: seven instances make it linear algebra for ``lra``). None for anything else, and
+    where ``instantiation_step``'s fixed points (0 to 3) already reach ``bound``."""
+    match = _SINGLE_BINDER.match(typ)
+    if match is None or match.group(2) != "nat" or not is_recurrence(typ) or bound <= 3:
+        return None
+    if "->" not in match.group(3):
+        return "; ".join(f"pose proof ({name} {i}%nat)" for i in range(bound + 1))
+    return "; ".join(
+        f"let h := fresh in pose proof ({name} {i}%nat) as h; "
+        "try specialize (h ltac:(repeat split; lia))"
+        for i in range(bound + 1)
     )
 
 
@@ -323,7 +446,9 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
     as a side goal, which the disequality step closes).
     """
     closer = "lra" if real else "lia"
+    side_goal = bool(re.search(r" <> 0$", conclusion))
     numerals = goal_numerals(conclusion)
+    bound = unroll_bound([conclusion, *(typ for _, typ in hyps)])
     weights: dict[str, float] = {}
     for name, typ in hyps:
         if "/\\" in typ or "\\/" in typ or typ.startswith("exists") or "<->" in typ:
@@ -341,8 +466,19 @@ def _hypothesis_steps(hyps: list[tuple[str, str]], conclusion: str, real: bool) 
         instances = instantiation_step(name, typ, numerals)
         if instances is not None:
             weights[instances] = 5
-        if real and "/" in typ and " = " in typ and not typ.startswith("forall"):
-            weights[f"field_simplify_eq in {name}"] = 5
+        unrolled = unrolling_step(name, typ, bound)
+        if unrolled is not None:
+            weights[unrolled] = 5
+        # Not under a side goal ``d <> 0`` of an earlier clearing, whose context still holds the
+        # hypothesis with its denominators: clearing it again only adds the side goal again.
+        if (
+            real
+            and _DIVISION.search(typ)
+            and " = " in typ
+            and not typ.startswith("forall")
+            and not side_goal
+        ):
+            weights[f"field_simplify_eq in {name}; {CLEARED}"] = 5
         if " <> " in typ and " <> " in conclusion:
             weights[f"intro; apply {name}; {closer}"] = 6
         mentioned = _mentions(conclusion, name)
@@ -392,19 +528,31 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
             weights.update({tactic: w / 2 for tactic, w in PSATZ_CLOSERS.items()})
     if " <> " in conclusion or conclusion.startswith("~"):
         weights["assumption"] = 4
-    if real and "/" in conclusion and " = " in conclusion:
-        weights["field_simplify_eq"] = 4
+    if real and _DIVISION.search(conclusion) and " = " in conclusion:
+        weights[f"field_simplify_eq; {CLEARED}"] = 4
     if real and "sqrt" in text:
         weights[SQRT_FACTS] = 6
     if real and re.search(r"\^ [A-Za-z_]", text):
         weights[pow_facts("R")] = 2
+    if any(_FUNCTION_TYPE.match(typ) for _, typ in hyps) and " = " in conclusion:
+        # An unknown function (``sigma : R -> R``) is an atom to the arithmetic closers; its
+        # equations (``sigma 2 = 4``, ``sigma (inv_sigma 2) = 2``) chain by congruence.
+        weights["congruence"] = 6
+    if real and _CLOSED_NAT_EXPONENT.search(text):
+        weights[NAT_ARITHMETIC] = 4
     if real and "INR" in text:
         weights[INR_NUMERALS] = 3
+        weights[INR_POSITIVITY] = 4
+    if real:
+        weights.update(dict.fromkeys(cast_to_reals_steps(hyps, conclusion), 4.0))
     if real and not binder:
         weights.update(dict.fromkeys(factor_steps(hyps), 5.0))
     if real and re.search(r"\bln\b", text):
         weights[LN_EXPAND] = 5
         weights[LN_FACTS] = 3
+        primes = ln_primes_step(text)
+        if primes is not None:
+            weights[primes] = 5
     witness = _EXISTS_NUMBER.match(conclusion)
     if witness is not None:
         for point in INSTANCE_POINTS[witness.group(1)][:2]:
@@ -412,7 +560,7 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
     if "Open Scope C_scope" in theorem.header or re.search(r": C\b", text):
         weights.update(C_CLOSERS)
         weights[C_COMPONENTS] = 5
-    if "Init.Nat.of_num_uint" in text:
+    if _LARGE_NAT_LITERAL.search(text):
         weights[NAT_LITERALS_TO_N] = 40  # before lia, which cannot read them
     for definition in _DEF.findall(theorem.header):
         if _mentions(text, definition):
@@ -425,7 +573,7 @@ def coq_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]:
         return weights
     if "(" in conclusion or "^" in conclusion:
         weights["simpl"] = 2
-    if re.search(r"\bmod\b|\bdiv\b|/|\bgcd\b", conclusion):
+    if re.search(r"\bmod\b|\bdiv\b|\bgcd\b", conclusion) or _DIVISION.search(conclusion):
         weights["vm_compute; reflexivity"] = 4
         weights["simpl in *"] = 2
     weights.update(_residue_steps(hyps, conclusion, text))

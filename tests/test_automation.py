@@ -8,21 +8,29 @@ import shutil
 import pytest
 
 from prover.automation import (
+    CAST_TO_REALS,
     COQ_CHEAP_CLOSERS,
     INR_NUMERALS,
+    INR_POSITIVITY,
     LN_EXPAND,
     LN_FACTS,
+    NAT_ARITHMETIC,
     NAT_LITERALS_TO_N,
     POW_SUCC,
+    SPLIT_CONJUNCTIONS,
     SQRT_FACTS,
     AutomationPolicy,
+    cast_to_reals_steps,
     divisibility_to_mod,
     goal_moduli,
     goal_numerals,
     instantiation_step,
     is_recurrence,
+    ln_primes_step,
     pow_facts,
     residue_split_step,
+    unroll_bound,
+    unrolling_step,
 )
 from prover.policy import Candidate, dedupe_and_sort
 from search.types import ProofState, ProverKind, Theorem
@@ -72,9 +80,14 @@ async def test_function_definitions_denominators_and_disequalities_suggest_their
     )
     proposed = await tactics(state, REAL)
     assert "rewrite !h in *" in proposed
-    assert "field_simplify_eq in H0" in proposed
     assert "intro; apply H; lra" in proposed and "assumption" in proposed
-    assert "field_simplify_eq in h" not in proposed, "a definition is rewritten, not simplified"
+    assert not any(t.startswith("field_simplify_eq in") for t in proposed), (
+        "under the side goal n - 3 <> 0, clearing H0 again only adds that side goal again"
+    )
+    main = goal(state.goals[0].replace("n - 3 <> 0", "n = 11"))
+    proposed = await tactics(main, REAL)
+    assert "field_simplify_eq in H0; try lra" in proposed
+    assert "field_simplify_eq in h; try lra" not in proposed, "a definition is rewritten"
 
 
 def test_identities_are_instantiated_at_points_of_their_binder_type_definitions_are_not():
@@ -95,6 +108,70 @@ def test_the_conclusions_numerals_become_instantiation_points_too():
     assert goal_numerals("x = 2 /\\ y = 1.5 /\\ z = 7 /\\ w = 8 /\\ v = 9") == ["7", "8"]
     step = instantiation_step("H", "forall x : R, s (t x) = x", goal_numerals("t 19 = 3"))
     assert step is not None and step.endswith("pose proof (H 19%R); pose proof (H 3%R)")
+
+
+def test_instances_of_a_conjunction_are_split_at_once():
+    step = instantiation_step("H", "forall x : R, s (t x) = x /\\ t (s x) = x")
+    assert step is not None and step.endswith(f"pose proof (H 2%R); {SPLIT_CONJUNCTIONS}")
+    assert SPLIT_CONJUNCTIONS not in (instantiation_step("H", "forall x : R, s (t x) = x") or "")
+
+
+def test_a_nat_recurrence_is_unrolled_up_to_the_largest_index_in_sight():
+    recurrence = "forall n : nat, a (S (S n)) - a (S n) = a (S n) - a n"
+    bound = unroll_bound(["a 5%nat = 11 / 15", "a 1%nat = 2 / 3", "a 9%nat = 4 / 5"])
+    assert bound == 15
+    step = unrolling_step("H", recurrence, bound)
+    assert step is not None and step.count("pose proof") == 16 and "(H 15%nat)" in step
+    assert unroll_bound(["u 2000 = 3", "u 40 = 1"]) == 3, "numerals past MAX_UNROLL are ignored"
+    assert unrolling_step("H", recurrence, 3) is None, "the fixed points 0..3 reach it already"
+    assert unrolling_step("h", "forall x : nat, f x = 2 * x", 9) is None, "a definition"
+    guarded = unrolling_step("d", "forall n : nat, n >= 3 -> d n = d (n - 1) + d (n - 3)", 5)
+    assert guarded is not None and guarded.count("try specialize (h ltac:(repeat split; lia))") == 6
+
+
+async def test_a_nat_goal_over_real_facts_is_cast_to_the_reals():
+    hyps = [("x", "nat"), ("H", "IZR (Z.of_nat x) + 4 / 100 * IZR (Z.of_nat x) = 598")]
+    assert cast_to_reals_steps(hyps, "x = 575") == CAST_TO_REALS["nat"]
+    assert cast_to_reals_steps([("a", "Z"), ("H", "IZR a * 2 = 6")], "a <= 3") == CAST_TO_REALS["Z"]
+    assert cast_to_reals_steps([("x", "nat"), ("H", "x = 5")], "x = 5") == (), "no real facts"
+    assert cast_to_reals_steps(hyps, "INR x = 575") == (), "already in R"
+    assert cast_to_reals_steps([*hyps, ("y", "Z")], "Z.of_nat x = y") == (), "two sorts"
+    state = goal("x : nat\n  H : IZR (Z.of_nat x) * 2 = 6\n  ============================\n  x = 3")
+    assert CAST_TO_REALS["nat"][0] in await tactics(state, REAL)
+
+
+async def test_positivity_of_casts_and_closed_exponents_get_their_steps_over_the_reals():
+    state = goal(
+        "m, a : nat\n  H : (0 < a)%nat\n  H1 : INR m / INR a = 3 / 4\n"
+        "  ============================\n  (84 * INR m + 70 * INR a) / (INR m + INR a) = 76"
+    )
+    proposed = await tactics(state, REAL)
+    assert INR_POSITIVITY in proposed and "field_simplify_eq; try lra" in proposed
+    assert NAT_ARITHMETIC not in proposed
+    power = goal("============================\n  (1 / 4) ^ (11 + 1) * 2 ^ (2 * 11) = 1 / 4")
+    assert NAT_ARITHMETIC in await tactics(power, REAL)
+
+
+def test_ln_of_composite_numerals_is_written_over_their_prime_factors():
+    step = ln_primes_step("(ln 80 / ln 2) / (ln 2 / ln 40) = 2 /\\ ln 7 = ln 1")
+    assert step is not None
+    assert "replace (ln 80) with (ln (2 ^ 4 * 5)%R) by (f_equal; lra)" in step
+    assert "replace (ln 40) with (ln (2 ^ 3 * 5)%R)" in step
+    assert "(ln 2)" not in step and "(ln 7)" not in step and "(ln 1)" not in step, "primes, 1"
+    assert step.endswith(f"{LN_EXPAND}; {LN_FACTS}")
+    assert ln_primes_step("ln 2 + ln 3 = ln x") is None
+    assert ln_primes_step(f"ln {10**12} = 0") is None, "too large to factor here"
+
+
+async def test_congruence_comes_forward_when_unknown_functions_are_about():
+    state = goal(
+        "s, t : R -> R\n  H1 : s 2 = 4\n  H2 : t 2 = 4\n  H3 : s (t 2) = 2\n"
+        "  ============================\n  s (s 2) = 2"
+    )
+    proposed = await tactics(state, REAL)
+    plain = await tactics(goal("x : R\n  H1 : x = 4\n  ============================\n  x = 4"), REAL)
+    assert proposed.index("congruence") < 8
+    assert "congruence" not in plain[:8]
 
 
 @pytest.mark.skipif(shutil.which("csdp") is None, reason="psatz needs csdp (coinor-csdp)")
@@ -199,11 +276,13 @@ async def test_logarithm_steps_are_offered_only_where_ln_appears():
 
 
 async def test_large_nat_literals_are_made_readable_to_lia_first():
-    big = goal(
-        "n : nat\n  ============================\n  n = Init.Nat.of_num_uint (Number.UIntDecimal (Decimal.D5 Decimal.Nil))"
-    )
-    proposed = await tactics(big)
-    assert proposed[0] == NAT_LITERALS_TO_N
+    literal = "of_num_uint (Number.UIntDecimal (Decimal.D5 Decimal.Nil))"
+    for printed in (f"Init.Nat.{literal}", literal):  # unqualified where nothing else is named so
+        big = goal(f"n : nat\n  ============================\n  n = {printed}")
+        assert (await tactics(big))[0] == NAT_LITERALS_TO_N
+    conjunction = goal("A, M : nat\n  ============================\n  A <= 9 /\\ M <= 9")
+    priors = {c.text: c.logprob for c in await AutomationPolicy().tactics(THEOREM, conjunction, 64)}
+    assert priors["vm_compute; reflexivity"] == priors["trivial"], "/\\ is not a division"
     assert (await tactics(goal("============================\n  2 = 2")))[0] != NAT_LITERALS_TO_N
 
 

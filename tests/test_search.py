@@ -136,6 +136,30 @@ ZARITH = "Require Import ZArith.\nOpen Scope Z_scope.\n"
             "Theorem t : forall a b : R, b = a ^ 2 + 4 * a + 6 -> "
             "b = 1 / 2 * a ^ 2 + a + 6 -> a < 0 -> a = -6.",
         ),
+        # ln of composite numerals in terms of ln of primes: ln 12 = 2 ln 2 + ln 3
+        (REALS, "Theorem t : ln 12 / ln 2 - ln 3 / ln 2 = 2."),
+        # a recurrence unrolled to the largest index in sight (6), past the fixed points 0..3
+        (
+            REALS,
+            "Theorem t (u : nat -> R) : (forall n, u (S (S n)) = 2 * u (S n) - u n) -> "
+            "u 0%nat = 1 -> u 1%nat = 3 -> u 6%nat = 13.",
+        ),
+        # a nat goal whose facts are real: moved to R through INR's injectivity
+        (REALS, "Theorem t : forall x : nat, INR x / 2 + 1 = 4 -> x = 6%nat."),
+        # 0 < INR a from (0 < a)%nat, for the side goal of clearing INR a
+        (
+            REALS,
+            "Theorem t : forall m a : nat, (0 < a)%nat -> INR m / INR a = 2 -> "
+            "INR m - 2 * INR a = 0.",
+        ),
+        # instances of a conjunction split at once, then congruence over unknown functions
+        (
+            REALS,
+            "Theorem t (s u : R -> R) : (forall x, s (u x) = x /\\ u (s x) = x) -> "
+            "u 2 = 5 -> s 5 = 2.",
+        ),
+        # a closed nat exponent computed, the real powers left alone
+        (REALS, "Theorem t (n : nat) : n = 3%nat -> (1 / 2) ^ (n + 1) * 2 ^ (2 * n) = 4."),
     ],
     ids=[
         "function-definition",
@@ -153,6 +177,12 @@ ZARITH = "Require Import ZArith.\nOpen Scope Z_scope.\n"
         "ln-expansion",
         "ln-numerals",
         "factor-split",
+        "ln-prime-factors",
+        "recurrence-unrolling",
+        "cast-to-reals",
+        "inr-positivity",
+        "conjunction-instances",
+        "closed-nat-exponent",
     ],
 )
 async def test_automation_policy_composes_steps_one_shot_automation_lacks(
