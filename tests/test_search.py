@@ -138,11 +138,12 @@ ZARITH = "Require Import ZArith.\nOpen Scope Z_scope.\n"
         ),
         # ln of composite numerals in terms of ln of primes: ln 12 = 2 ln 2 + ln 3
         (REALS, "Theorem t : ln 12 / ln 2 - ln 3 / ln 2 = 2."),
-        # a recurrence unrolled to the largest index in sight (6), past the fixed points 0..3
+        # a recurrence unrolled to the largest index in sight, past the fixed points 0..3 and
+        # the conclusion's numerals (4, 8): linking u 1 and u 7 needs the instances at 5 and 6
         (
             REALS,
-            "Theorem t (u : nat -> R) : (forall n, u (S (S n)) = 2 * u (S n) - u n) -> "
-            "u 0%nat = 1 -> u 1%nat = 3 -> u 6%nat = 13.",
+            "Theorem t (u : nat -> R) : (forall n, u (S (S n)) - u (S n) = u (S n) - u n) -> "
+            "u 1%nat = 2 -> u 7%nat = 14 -> u 4%nat = 8.",
         ),
         # a nat goal whose facts are real: moved to R through INR's injectivity
         (REALS, "Theorem t : forall x : nat, INR x / 2 + 1 = 4 -> x = 6%nat."),
