@@ -159,8 +159,8 @@ INR_POSITIVITY = (
 #: to ``R``, where ``lra`` reads the hypotheses. Sums and products are pushed through the cast
 #: and every ``INR`` becomes ``IZR (Z.of_nat _)``, so goal and hypotheses use one form.
 _TO_REALS_NAT = "rewrite ?plus_INR, ?mult_INR, ?pow_INR, ?INR_IZR_INZ in *; simpl Z.of_nat in *"
-_TO_REALS_Z = "rewrite ?plus_IZR, ?mult_IZR, ?minus_IZR, ?opp_IZR, ?INR_IZR_INZ in *; " + (
-    "simpl Z.of_nat in *"
+_TO_REALS_Z = (
+    "rewrite ?plus_IZR, ?mult_IZR, ?minus_IZR, ?opp_IZR, ?INR_IZR_INZ in *; simpl Z.of_nat in *"
 )
 CAST_TO_REALS: dict[str, tuple[str, ...]] = {
     "nat": tuple(
@@ -327,11 +327,16 @@ _SINGLE_BINDER = re.compile(r"^forall \(?([A-Za-z_][\w']*) : (R|Z|nat)\)?, (.*)$
 _EXISTS_NUMBER = re.compile(r"^exists [A-Za-z_][\w']* : (R|Z|nat),")
 
 
+#: A natural numeral standing alone: not part of a name, a decimal or a scope (``2%nat``'s ``2``
+#: counts, ``%nat`` after it does not).
+_NATURAL_NUMERAL = re.compile(r"(?<![\w.%])\d+(?![\w.])")
+
+
 def goal_numerals(conclusion: str, limit: int = 2) -> list[str]:
     """Up to ``limit`` natural numerals of the conclusion beyond ``INSTANCE_POINTS``' own (3 to
     999): ``sigma_inv (sigma (sigma_inv 19)) = 3`` asks for the hypotheses at 19."""
     found: list[str] = []
-    for numeral in re.findall(r"(?<![\w.%])\d+(?![\w.])", conclusion):
+    for numeral in _NATURAL_NUMERAL.findall(conclusion):
         if 3 <= int(numeral) <= 999 and numeral not in found:
             found.append(numeral)
     return found[:limit]
@@ -376,14 +381,21 @@ def instantiation_step(name: str, typ: str, extra: list[str] | tuple[str, ...] =
     # Instances of a conjunction (``s (t x) = x /\ t (s x) = x``) are split at once: one
     # ``destruct`` per instance would cost the search an expansion each.
     split = f"; {SPLIT_CONJUNCTIONS}" if "/\\" in body else ""
+    return _instances(name, body, sort, points) + split
+
+
+def _instances(name: str, body: str, sort: str, points: list[str]) -> str:
+    """``pose proof`` of hypothesis ``name`` (a ``forall`` over ``sort`` with ``body``) at each
+    of ``points``; where ``body`` has a premise, each instance's premise is discharged by
+    ``lra`` (over R) or ``lia`` where it can be."""
     if "->" not in body:
-        return "; ".join(f"pose proof ({name} {point})" for point in points) + split
+        return "; ".join(f"pose proof ({name} {point})" for point in points)
     closer = "lra" if sort == "R" else "lia"
     return "; ".join(
         f"let h := fresh in pose proof ({name} {point}) as h; "
         f"try specialize (h ltac:(repeat split; {closer}))"
         for point in points
-    ) + split
+    )
 
 
 #: Every conjunction among the hypotheses split into its parts.
@@ -402,7 +414,7 @@ MAX_UNROLL = 30
 def unroll_bound(texts: list[str]) -> int:
     """The largest natural numeral (at most ``MAX_UNROLL``) in ``texts``: a recurrence on
     ``u`` over ``nat`` that links ``u 1``, ``u 9`` and ``u 5`` needs its instances 0 to 9."""
-    numerals = [int(n) for t in texts for n in re.findall(r"(?<![\w.%])\d+(?![\w.])", t)]
+    numerals = [int(n) for text in texts for n in _NATURAL_NUMERAL.findall(text)]
     return max((n for n in numerals if n <= MAX_UNROLL), default=0)
 
 
@@ -414,13 +426,7 @@ def unrolling_step(name: str, typ: str, bound: int) -> str | None:
     match = _SINGLE_BINDER.match(typ)
     if match is None or match.group(2) != "nat" or not is_recurrence(typ) or bound <= 3:
         return None
-    if "->" not in match.group(3):
-        return "; ".join(f"pose proof ({name} {i}%nat)" for i in range(bound + 1))
-    return "; ".join(
-        f"let h := fresh in pose proof ({name} {i}%nat) as h; "
-        "try specialize (h ltac:(repeat split; lia))"
-        for i in range(bound + 1)
-    )
+    return _instances(name, match.group(3), "nat", [f"{i}%nat" for i in range(bound + 1)])
 
 
 #: Positivstellensatz certificates of degree 2 and 4 (sums of squares: ``4 <= x^2 - 6x + 13``,
