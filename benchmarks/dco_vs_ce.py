@@ -58,9 +58,9 @@ def digits(value: int, width: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Task:
-    """One synthetic task: the operation, its modulus, and the defaults it is run with."""
+    """One synthetic task (named by its key in ``TASKS``): the operation, its modulus, and the
+    defaults it is run with."""
 
-    name: str
     operation: str  # "mul" or "add"
     operand_max: int
     modulus: int
@@ -83,9 +83,9 @@ class Task:
 
 
 TASKS = {
-    "mulmod": Task("mulmod", "mul", 1000, 1000, 0.0, 2000, (16, 64, 256), learnable=False),
-    "add": Task("add", "add", 1000, 2000, 0.5, 8000, (64,), learnable=True),
-    "mul": Task("mul", "mul", 1000, 2000, 0.5, 2000, (16, 64, 256), learnable=False),
+    "mulmod": Task("mul", 1000, 1000, 0.0, 2000, (16, 64, 256), learnable=False),
+    "add": Task("add", 1000, 2000, 0.5, 8000, (64,), learnable=True),
+    "mul": Task("mul", 1000, 2000, 0.5, 2000, (16, 64, 256), learnable=False),
 }
 
 
@@ -288,25 +288,33 @@ class Headline:
     pass@64 against CE, and each side's best checkpoint by pass@256, since CE and DCO peak at
     different training lengths."""
 
-    ce: dict
-    dco_run: dict
-    dco: dict
-    ce_peak: dict
-    dco_peak_run: dict
-    dco_peak: dict
+    ce_run: dict
+    dco_run: dict  # the best DCO(N') by pass@64 at the last checkpoint
+    dco_peak_run: dict  # the DCO(N') with the best pass@256 at any checkpoint
 
     @classmethod
     def of(cls, runs: list[dict]) -> Headline:
-        dco_run = max(runs[1:], key=lambda r: r["history"][-1]["pass@64"])
-        dco_peak_run = max(runs[1:], key=lambda r: best_checkpoint(r, "pass@256")["pass@256"])
         return cls(
-            ce=runs[0]["history"][-1],
-            dco_run=dco_run,
-            dco=dco_run["history"][-1],
-            ce_peak=best_checkpoint(runs[0], "pass@256"),
-            dco_peak_run=dco_peak_run,
-            dco_peak=best_checkpoint(dco_peak_run, "pass@256"),
+            ce_run=runs[0],
+            dco_run=max(runs[1:], key=lambda r: r["history"][-1]["pass@64"]),
+            dco_peak_run=max(runs[1:], key=lambda r: best_checkpoint(r, "pass@256")["pass@256"]),
         )
+
+    @property
+    def ce(self) -> dict:
+        return self.ce_run["history"][-1]
+
+    @property
+    def dco(self) -> dict:
+        return self.dco_run["history"][-1]
+
+    @property
+    def ce_peak(self) -> dict:
+        return best_checkpoint(self.ce_run, "pass@256")
+
+    @property
+    def dco_peak(self) -> dict:
+        return best_checkpoint(self.dco_peak_run, "pass@256")
 
     def gain(self, key: str) -> float:
         """DCO minus CE at equal steps, in points."""
@@ -381,7 +389,7 @@ def summarise(paths: list[Path]) -> str:
         "|---" * 8 + "|",
     ]
     for path in paths:
-        data = json.loads(path.read_text())
+        data = read_results(path)
         for task, runs in data["results"].items():
             h = Headline.of(runs)
             lines.append(
@@ -391,6 +399,25 @@ def summarise(paths: list[Path]) -> str:
                 f"| {h.dco_peak['pass@256']:.3f} ({h.dco_peak['step']}, {label(h.dco_peak_run)}) |"
             )
     return "\n".join(lines)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def read_results(path: Path) -> dict:
+    """A results JSON of this benchmark, or SystemExit with the file and what is wrong."""
+    try:
+        data = json.loads(path.read_text())
+        for runs in data["results"].values():
+            if runs[0]["method"] != "ce" or len(runs) < 2 or not runs[0]["history"]:
+                raise ValueError("each task needs a CE run first, then DCO runs")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+        raise SystemExit(f"{path}: not a dco_vs_ce results file ({error})") from None
+    return data
 
 
 def main() -> None:
@@ -426,7 +453,7 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+        "--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)"
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/dco-vs-ce.json"))
     parser.add_argument(
@@ -447,9 +474,9 @@ def main() -> None:
         print(summarise(args.summarise))
         return
     if args.plot_only:
-        plot(json.loads(args.plot_only.read_text())["results"], args.plot_only.with_suffix(".png"))
+        plot(read_results(args.plot_only)["results"], args.plot_only.with_suffix(".png"))
         return
-    if args.threads:
+    if args.threads is not None:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     results, settings = {}, {}

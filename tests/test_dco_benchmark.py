@@ -96,13 +96,31 @@ def test_script_runs_end_to_end_and_its_summary_reads_the_results(tmp_path):
     assert "| mulmod | 10 |" in summary and "| add | 10 |" in summary
 
 
-def run_script(*arguments: str) -> str:
-    """Run the benchmark as the README does; its stderr is in the failure if it fails."""
+def test_summarise_and_plot_only_name_the_file_they_cannot_read(tmp_path):
+    missing, foreign = tmp_path / "missing.json", tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"results": {"mulmod": [{"method": "dco", "history": []}]}}))
+    for option, path in (
+        ("--summarise", missing),
+        ("--summarise", foreign),
+        ("--plot-only", foreign),
+    ):
+        error = run_script(option, str(path), expect_failure=True)
+        assert f"{path}: not a dco_vs_ce results file" in error
+        assert "Traceback" not in error
+    assert "--threads: must be at least 1" in run_script("--threads", "0", expect_failure=True)
+
+
+def run_script(*arguments: str, expect_failure: bool = False) -> str:
+    """Run the benchmark as the README does: its stdout, or its stderr where it is expected to
+    fail; the stderr is in the assertion message when it fails unexpectedly."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.dco_vs_ce", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
+    if expect_failure:
+        assert done.returncode != 0, done.stdout[-4000:]
+        return done.stderr
     assert done.returncode == 0, done.stderr[-4000:]
     return done.stdout
