@@ -98,4 +98,10 @@ class Verdict:
     ok: bool
     message: str = ""
     checked_source: str = ""
+    #: The axioms the proof rests on, by full name where the prover resolved them.
     axioms: tuple[str, ...] = field(default_factory=tuple)
+    #: True when the check could not finish (the prover timed out or crashed): no verdict on
+    #: the proof itself.
+    fault: bool = False
+    #: What the prover printed besides the verdict (warnings, errors).
+    prover_messages: str = ""

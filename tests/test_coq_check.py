@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from search.env.coq_check import axiom_allowed, check_with_coqc, parse_assumptions
+from search.env.coq_check import (
+    ALLOWED_AXIOMS,
+    DEFAULT_PREAMBLE,
+    check_with_coqc,
+    judge_source,
+    parse_assumptions,
+    render_source,
+    resolve_axioms,
+    shortest_name,
+)
 from search.types import Theorem
 
 pytestmark = pytest.mark.coq
@@ -20,7 +29,10 @@ NAT = Theorem(name="two", header="Require Import Arith.", statement="Theorem two
 async def test_correct_proof_is_accepted_with_only_standard_axioms():
     verdict = await check_with_coqc(REALS, "intros. lra.")
     assert verdict.ok, verdict.message
-    assert "ClassicalDedekindReals.sig_forall_dec" in verdict.axioms
+    assert verdict.axioms == (
+        "Coq.Reals.ClassicalDedekindReals.sig_forall_dec",
+        "Coq.Logic.FunctionalExtensionality.functional_extensionality_dep",
+    )
     assert "Theorem le_of_eq : forall x y : R, x = y -> x <= y.\nProof.\nintros.\nlra.\nQed." in (
         verdict.checked_source
     )
@@ -95,20 +107,110 @@ async def test_incomplete_proof_is_rejected():
 
 
 def test_assumptions_parsing_cannot_be_fooled_by_printed_text():
-    assert parse_assumptions("MK\nAxioms:\nax : Closed under the global context_x", "MK") == ("ax",)
-    sections = parse_assumptions("MK\nSection Variables:\nH : False\nAxioms:\nfoo\n  : nat", "MK")
+    assert parse_assumptions("Axioms:\nax : Closed under the global context_x") == ("ax",)
+    sections = parse_assumptions("Section Variables:\nH : False\nAxioms:\nfoo\n  : nat")
     assert sections == ("Section Variables: H", "foo")
-    assert parse_assumptions("MK\nsomething else", "MK") is None
+    assert parse_assumptions("something else") is None
+    # Coq 8.16 lists a fixpoint whose guard was bypassed under "Axioms:" as a sentence.
+    assert parse_assumptions("Axioms:\nloop is assumed to be guarded.") == (
+        "loop is assumed to be guarded.",
+    )
 
 
-def test_allow_list_matches_printed_suffixes_on_dot_boundaries():
-    assert axiom_allowed("ClassicalDedekindReals.sig_forall_dec")
-    assert axiom_allowed("classic") and axiom_allowed("Coq.Logic.Classical_Prop.classic")
-    assert not axiom_allowed("assic") and not axiom_allowed("cheat")
+#: Recorded from coqc 8.16.1: ``Locate Term`` of a full name, first when nothing shadows it,
+#: then after a module ``FunctionalExtensionality`` of the user's own was defined.
+LOCATE_PLAIN = (
+    "Constant Coq.Logic.FunctionalExtensionality.functional_extensionality_dep\n"
+    "  (shorter name to refer to it in current context is "
+    "FunctionalExtensionality.functional_extensionality_dep)"
+)
+LOCATE_SHADOWED = (
+    "Constant Coq.Logic.FunctionalExtensionality.functional_extensionality_dep\n"
+    "  (shorter name to refer to it in current context is "
+    "Logic.FunctionalExtensionality.functional_extensionality_dep)"
+)
 
 
-def test_assumptions_are_read_only_after_the_marker():
-    forged = "Axioms:\nnothing\nMARK\nAxioms:\ncheat : False\n"
-    assert parse_assumptions(forged, "MARK") == ("cheat",)
-    assert parse_assumptions("MARK\nClosed under the global context\n", "MARK") == ()
-    assert parse_assumptions("Closed under the global context", "MARK") is None
+def test_the_shortest_name_is_read_off_locate_for_exactly_the_full_name():
+    full = "Coq.Logic.FunctionalExtensionality.functional_extensionality_dep"
+    assert shortest_name(LOCATE_PLAIN, full) == "FunctionalExtensionality.functional_extensionality_dep"
+    assert shortest_name(LOCATE_SHADOWED, full) == "Logic.FunctionalExtensionality.functional_extensionality_dep"
+    assert shortest_name("Constant Checked.t (shorter name to refer to it in current context is t)", "Checked.t") == "t"
+    assert shortest_name("No term of suffix Coq.Logic.Classical_Prop.classic", "Coq.Logic.Classical_Prop.classic") is None
+    assert shortest_name(LOCATE_PLAIN, "Coq.Logic.FunctionalExtensionality.functional_extensionality") is None
+
+
+def test_trailer_output_is_read_only_after_the_markers():
+    allowed = frozenset({"Coq.Logic.Classical_Prop.classic"})
+    trailer = (
+        "MK:assumptions\nAxioms:\nClassical_Prop.classic : forall P : Prop, P \\/ ~ P\n"
+        "MK:locate:Coq.Logic.Classical_Prop.classic\n"
+        "Constant Coq.Logic.Classical_Prop.classic\n"
+        "  (shorter name to refer to it in current context is Classical_Prop.classic)\nMK:end\n"
+    )
+    assert resolve_axioms(trailer, "MK", allowed) == (("Coq.Logic.Classical_Prop.classic",), ())
+    forged = "MK2:assumptions\nClosed under the global context\nMK2:locate:x\nMK2:end\n"
+    assert resolve_axioms(forged + trailer, "MK", allowed) == resolve_axioms(trailer, "MK", allowed)
+    assert resolve_axioms(forged, "MK", allowed) is None
+    cheat = trailer.replace("Axioms:\n", "Axioms:\ncheat : False\n")
+    assert resolve_axioms(cheat, "MK", allowed) == (
+        ("cheat", "Coq.Logic.Classical_Prop.classic"),
+        ("cheat",),
+    )
+
+
+def _unchecked_source(header: str, statement: str, proof: str) -> tuple[str, str]:
+    """The judge's file for a header the static checks would refuse (to test the layer below)."""
+    marker = "dcoprover-test0123456789"
+    theorem = Theorem(name="t", header=header, statement=statement)
+    source = render_source(theorem, proof.split("\n"), DEFAULT_PREAMBLE, marker, header=[header])
+    return source, marker
+
+
+async def _judge_unchecked(header: str, statement: str, proof: str):
+    source, marker = _unchecked_source(header, statement, proof)
+    return await judge_source(source, marker, ALLOWED_AXIOMS, 60.0, 4 * 1024**3)
+
+
+async def test_a_module_shadowing_a_standard_axiom_is_refused_by_coqs_own_resolution():
+    # Below the header rules: the user's Classical_Prop.classic prints exactly as the standard
+    # one did before it was shadowed; only its Locate-resolved full name tells them apart.
+    shadow = "Module Classical_Prop. Axiom classic : 1 + 1 = 3. End Classical_Prop."
+    verdict = await _judge_unchecked(shadow, "Theorem t : 1 + 1 = 3.", "exact Classical_Prop.classic.")
+    assert not verdict.ok
+    assert "outside the allow-list: Classical_Prop.classic" in verdict.message
+    real = await _judge_unchecked(
+        "Require Import Classical.\n" + shadow,
+        "Theorem t : forall P : Prop, P \\/ ~ P.",
+        "exact Coq.Logic.Classical_Prop.classic.",
+    )
+    assert real.ok and real.axioms == ("Coq.Logic.Classical_Prop.classic",), real.message
+
+
+async def test_a_user_axiom_named_like_a_standard_one_is_refused():
+    verdict = await _judge_unchecked(
+        "Axiom classic : 1 + 1 = 3.", "Theorem t : 1 + 1 = 3.", "exact classic."
+    )
+    assert not verdict.ok and "outside the allow-list: classic" in verdict.message
+
+
+async def test_a_file_that_ends_inside_an_open_proof_is_refused():
+    # coqc 8.16 exits 0 on this file without the trailer's guard: the nested proof closes, the
+    # outer one stays open, and t's Qed is stored inside it.
+    verdict = await _judge_unchecked(
+        "Set Nested Proofs Allowed.\nLemma outer : True.", "Theorem t : 1 + 1 = 2.", "reflexivity."
+    )
+    assert not verdict.ok and "a proof or section is still open" in verdict.message
+
+
+async def test_a_header_that_already_defines_the_name_is_refused():
+    verdict = await _judge_unchecked(
+        "Module M. Definition t := 0. End M. Definition t := M.t.", "Lemma t' : 1 = 1.", "reflexivity."
+    )
+    assert verdict.ok, verdict.message  # the statement's own t' is judged: nothing shadows it
+    # Were a statement to declare a name Coq reads differently (t followed by U+1DC0 is one
+    # identifier to Coq 8.16), the trailer's Checked.t would be the header's t: refused.
+    source, marker = _unchecked_source("Definition t := 0.", "Theorem t : 1 + 1 = 3.", "exact I.")
+    source = source.replace("Theorem t :", "Theorem t\u1dc0x :")
+    verdict = await judge_source(source, marker, ALLOWED_AXIOMS, 60.0, 4 * 1024**3)
+    assert not verdict.ok and "already defines the theorem's name" in verdict.message

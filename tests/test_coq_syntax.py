@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from search.env.coq_syntax import (
@@ -169,3 +171,34 @@ def test_headers_may_not_declare_axioms(header):
 def test_header_sentences_must_be_terminated():
     with pytest.raises(UnsafeInput, match="not terminated"):
         check_header("Require Import Reals.\nOpen Scope R_scope")
+
+
+def test_known_headers_are_exactly_minif2f_coqs_that_need_more_than_the_plain_shapes(minif2f_coq):
+    """known_coq_headers.txt is derived, not curated: every MiniF2F-Coq header with a Fixpoint or
+    a functor application, and nothing else (regenerate it if the benchmark's pin moves)."""
+    from search.env.coq_syntax import (
+        KNOWN_HEADER_SHAPES,
+        TRUSTED_HEADERS,
+        header_digest,
+        strip_comments,
+    )
+
+    needed = set()
+    for line in minif2f_coq.read_text().splitlines():
+        header = json.loads(line)["header"]
+        sentences = split_sentences(strip_comments(header))
+        if any(s.fullmatch(" ".join(x.split())) for x in sentences for _, s in KNOWN_HEADER_SHAPES):
+            needed.add(header_digest(sentences))
+            check_header(header)
+            # Layout and comments do not matter; one more sentence does.
+            check_header("(* a note *)\n" + header.replace("\n", "\n\n"))
+            with pytest.raises(UnsafeInput, match="header command not allowed"):
+                check_header(header + "\nDefinition one_more := 0.")
+    assert needed == TRUSTED_HEADERS and len(needed) == 20
+
+
+@pytest.mark.parametrize("header", ["Fixpoint f (n : nat) : nat := 0.", "Module A := Nat.",
+                                    "Require Import FSets.\nModule N := FSetWeakList.Make(Nat_as_OT)."])  # fmt: skip
+def test_unknown_headers_may_not_recurse_or_alias_modules(header):
+    with pytest.raises(UnsafeInput, match="header command not allowed"):
+        check_header(header)

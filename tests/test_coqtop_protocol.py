@@ -32,22 +32,29 @@ WARNING_REPLY = (
 
 
 def test_goals_reply_parses_prompt_and_goals():
-    text, prompt, error = parse_reply(GOALS_REPLY)
-    assert (prompt, error) == (7, None)
-    assert parse_goal_count(text) == 2
-    assert first_goal(text) == "x, y : R\n  H : x = y\n  ============================\n  x <= y"
+    reply = parse_reply(GOALS_REPLY)
+    assert (reply.prompt, reply.error) == (7, None)
+    assert parse_goal_count(reply.text) == 2
+    assert first_goal(reply.text) == "x, y : R\n  H : x = y\n  ============================\n  x <= y"
 
 
 def test_error_reply_keeps_the_message():
-    _, prompt, error = parse_reply(ERROR_REPLY)
-    assert prompt == 9
-    assert error == "The reference foo was not found in the current environment."
+    reply = parse_reply(ERROR_REPLY)
+    assert reply.prompt == 9
+    assert reply.error == "The reference foo was not found in the current environment."
 
 
 def test_tagged_messages_and_warnings_are_not_errors():
-    text, prompt, error = parse_reply(INFO_REPLY)
-    assert error is None and prompt == 6 and "subproof" not in text
-    assert parse_reply(WARNING_REPLY)[2] is None
+    reply = parse_reply(INFO_REPLY)
+    assert reply.error is None and reply.prompt == 6 and "subproof" not in reply.text
+    assert parse_reply(WARNING_REPLY).error is None
+
+
+def test_the_prompt_names_the_open_proofs_innermost_first():
+    assert parse_reply(GOALS_REPLY).proofs == ("t",)
+    assert parse_reply("<prompt>Coq < 1 || 0 < </prompt>").proofs == ()
+    # Recorded from coqtop 8.16 with nested proofs allowed: p opened inside o.
+    assert parse_reply("<prompt>p < 4 |p|o| 0 < </prompt>").proofs == ("p", "o")
 
 
 def test_show_n_and_goal_ids_are_normalised():

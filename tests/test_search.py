@@ -43,9 +43,10 @@ class ListPolicy:
 
 
 def assert_coqc_accepts(result: SearchResult) -> None:
-    """Independently re-compile the exact file the checker accepted."""
+    """Independently re-compile the exact file the checker accepted (under its own name: the
+    trailer asks about ``Checked.NAME``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "Recheck.v"
+        path = Path(tmp) / "Checked.v"
         path.write_text(result.checked_source)
         done = subprocess.run(["coqc", "-q", str(path)], capture_output=True, text=True, cwd=tmp)
     assert done.returncode == 0, done.stdout + done.stderr

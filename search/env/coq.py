@@ -34,9 +34,8 @@ from search.env.coq_syntax import (
     is_bullet,
     parse_proof,
     parse_tactic,
-    split_sentences,
     statement_identifiers,
-    strip_comments,
+    statement_sentence,
 )
 from search.env.coqtop import CoqTop, Reply, coqtop_binary
 from search.types import (
@@ -126,6 +125,11 @@ class CoqSession:
     _root_prompt: int = 0
 
     @functools.cached_property
+    def name(self) -> str:
+        """The theorem's name as the static checks read it (``check_statement``)."""
+        return check_statement(self.theorem.statement)
+
+    @functools.cached_property
     def identifiers(self) -> frozenset[str]:
         """Non-ASCII identifiers of the statement, which tactics may name (``h₀``)."""
         return statement_identifiers(self.theorem.statement)
@@ -136,13 +140,22 @@ class CoqSession:
         assert self.worker is not None
         coqtop = self.worker.coqtop
         await self._control(f"BackTo {self.worker.base}.")
-        for sentence in split_sentences(strip_comments(self.theorem.header)):
+        for sentence in check_header(self.theorem.header):
             reply = await self._control(sentence, timeout=self.environment.limits.start_timeout_s)
             if not reply.ok:
                 raise UnsafeInput(f"header rejected by Coq at {sentence[:80]!r}: {reply.error}")
-        reply = await self._control(self.theorem.statement.strip())
+            if reply.proofs:
+                raise UnsafeInput(f"header leaves a proof open at {sentence[:80]!r}")
+        reply = await self._control(statement_sentence(self.theorem.statement))
         if not reply.ok:
             raise UnsafeInput(f"statement rejected by Coq: {reply.error}")
+        # The name Coq itself gives the proof must be the one the checks read (and that the
+        # whole-file check asks ``Print Assumptions`` about).
+        if reply.proofs != (self.name,):
+            raise UnsafeInput(
+                f"Coq opened the proof {'|'.join(reply.proofs) or 'none'!r}, "
+                f"not {self.name!r}: the statement's name reads differently to Coq"
+            )
         self._root_prompt = coqtop.prompt
         self._line = []
         goals = await self._show()

@@ -1,10 +1,19 @@
 """The whole-file check: the only judge of whether a Coq proof counts.
 
 A proof found step by step in ``coqtop`` is re-checked here as a file compiled by ``coqc``:
-preamble + header + the unchanged statement + ``Proof.`` + the script + ``Qed.``, then
-``Print Assumptions`` of the theorem, whose axioms must all be on the allow-list. The output of
-``Print Assumptions`` is read only after a random marker printed by our own trailer, so a
-proof script cannot forge it.
+preamble + header + the unchanged statement + ``Proof.`` + the script + ``Qed.``, then a
+trailer of our own that
+
+* fails unless every proof and section is closed (``Module`` is refused inside either: coqc
+  itself accepts a file that ends inside an outer proof once a nested one has closed);
+* asks ``Print Assumptions`` about ``Checked.NAME``, the constant the statement declared in
+  this file (``Fail Check Checked.NAME`` before the statement proves nothing else had it);
+* asks ``Locate`` for the shortest name of each allowed axiom *at that point*: Coq prints an
+  axiom by its shortest unambiguous name, so a printed name that equals the shortest name of
+  ``Coq.Logic.Classical_Prop.classic`` is that axiom and no other; a user's ``classic`` or a
+  module shadowing ``Classical_Prop`` prints differently and is refused.
+
+Everything the trailer prints is read only after random markers, so a proof cannot forge it.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from search.env.coq_syntax import (
     check_statement,
     parse_proof,
     statement_identifiers,
+    statement_sentence,
 )
 from search.env.process import kill_group, memory_limiter
 from search.types import Theorem, UnsafeInput, Verdict
@@ -45,13 +55,6 @@ ALLOWED_AXIOMS = frozenset(
 )
 
 
-def axiom_allowed(printed: str, allowed: frozenset[str] = ALLOWED_AXIOMS) -> bool:
-    """Coq prints the shortest unambiguous suffix of an axiom's path; match it on dot
-    boundaries. Sound because headers may not declare axioms (``coq_syntax``), so every
-    axiom in scope comes from an installed library."""
-    return any(full == printed or full.endswith("." + printed) for full in allowed)
-
-
 #: Loaded before every header, in search and check alike: Coq 8.16's ``lia``/``nia`` and
 #: ``lra``/``nra`` need these and most MiniF2F-Coq headers do not import them. The ``Zify*``
 #: modules teach ``lia``'s front end ``Nat.modulo``/``Nat.div``, ``N`` and ``^`` with
@@ -65,40 +68,68 @@ def render_script(sentences: Sequence[str]) -> str:
     return "\n".join(sentences)
 
 
+#: The file's name, hence its library's: the statement declares ``Checked.NAME``.
+LIBRARY = "Checked"
+
+
 def render_source(
-    theorem: Theorem, sentences: Sequence[str], preamble: Sequence[str], marker: str
+    theorem: Theorem,
+    sentences: Sequence[str],
+    preamble: Sequence[str],
+    marker: str,
+    allowed_axioms: Sequence[str] = ALLOWED_AXIOMS,
+    header: Sequence[str] | None = None,
 ) -> str:
-    """The exact file ``coqc`` compiles for ``theorem`` with the given proof sentences."""
-    name = check_statement(theorem.statement)
+    """The exact file ``coqc`` compiles for ``theorem`` with the given proof sentences:
+    ``header`` is the header's sentences as ``check_header`` returned them (the statement,
+    too, goes in as checked, without its comments)."""
+    name = f"{LIBRARY}.{check_statement(theorem.statement)}"
+    locates = "".join(
+        f"{_print(f'{marker}:locate:{axiom}')}Locate Term {axiom}.\n"
+        for axiom in sorted(allowed_axioms)
+    )
     return (
         "\n".join(preamble)
         + "\n"
-        + theorem.header.rstrip()
-        + "\n\n"
-        + theorem.statement.strip()
+        + "\n".join(check_header(theorem.header) if header is None else header)
+        + f"\n\nFail Check {name}.\n"
+        + statement_sentence(theorem.statement)
         + "\nProof.\n"
         + render_script(sentences)
         + "\nQed.\n\n"
-        + f'Goal True. idtac "{marker}". exact I. Qed.\n'
+        + f"Module {marker.replace('-', '_')}. End {marker.replace('-', '_')}.\n"
+        + _print(f"{marker}:assumptions")
         + f"Print Assumptions {name}.\n"
+        + locates
+        + _print(f"{marker}:end")
     )
 
 
-def parse_assumptions(output: str, marker: str) -> tuple[str, ...] | None:
-    """What ``Print Assumptions`` printed after ``marker``; None if it cannot be read.
+def _print(text: str) -> str:
+    """A sentence that prints ``text`` on a line of its own (vernacular cannot print)."""
+    return f'Goal True. idtac "{text}". exact I. Qed.\n'
+
+
+def _between(output: str, start: str, end: str) -> str | None:
+    at = output.find(start + "\n")
+    stop = output.find(end, at)
+    if at < 0 or stop < 0:
+        return None
+    return output[at + len(start) : stop].strip()
+
+
+def parse_assumptions(text: str) -> tuple[str, ...] | None:
+    """The names ``Print Assumptions`` printed (its output, ``text``); None if unreadable.
 
     Items of sections other than ``Axioms`` (``Section Variables``, ...) come back prefixed
-    with their section, so that no allow-list admits them.
+    with their section, and lines that are not ``name : type`` (``f is assumed to be
+    guarded.``) come back whole, so that no allow-list admits them.
     """
-    at = output.rfind(marker)
-    if at < 0:
-        return None
-    tail = output[at + len(marker) :].strip()
-    if tail == "Closed under the global context":
+    if text == "Closed under the global context":
         return ()
     names: list[str] = []
     section: str | None = None
-    for line in tail.splitlines():
+    for line in text.splitlines():
         if not line.strip() or line[0].isspace():
             continue
         if line.endswith(":") and " : " not in line:
@@ -109,6 +140,46 @@ def parse_assumptions(output: str, marker: str) -> tuple[str, ...] | None:
         name = line.split(" : ", 1)[0].strip()
         names.append(name if section == "Axioms" else f"{section}: {name}")
     return tuple(names) if section is not None else None
+
+
+_LOCATED = re.compile(
+    r"^\w+ (?P<path>\S+)(?: \(shorter name to refer to it in current context is (?P<short>\S+)\))?"
+)
+
+
+def shortest_name(locate_output: str, full_name: str) -> str | None:
+    """The name Coq prints for ``full_name`` here, read from ``Locate Term full_name``'s
+    output (None when no such constant is loaded)."""
+    entries = re.split(r"\n(?=\S)", locate_output.strip())
+    for entry in entries:
+        match = _LOCATED.match(" ".join(entry.split()))
+        if match and match["path"] == full_name:
+            return match["short"] or full_name
+    return None
+
+
+def resolve_axioms(
+    output: str, marker: str, allowed_axioms: frozenset[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Read the trailer's output: (axioms by full name, printed names that are no allowed
+    axiom). None when the trailer's output is missing or unreadable."""
+    text = _between(output, f"{marker}:assumptions", f"{marker}:locate:")
+    printed = None if text is None else parse_assumptions(text)
+    if printed is None:
+        return None
+    ordered = sorted(allowed_axioms)
+    by_printed: dict[str, str] = {}
+    for axiom, following in zip(ordered, [*ordered[1:], None], strict=True):
+        end = f"{marker}:locate:{following}" if following else f"{marker}:end"
+        located = _between(output, f"{marker}:locate:{axiom}", end)
+        if located is None:
+            return None
+        short = shortest_name(located, axiom)
+        if short is not None:
+            by_printed[short] = axiom
+    resolved = tuple(by_printed.get(name, name) for name in printed)
+    refused = tuple(name for name in printed if name not in by_printed)
+    return resolved, refused
 
 
 def coqc_binary() -> str:
@@ -135,29 +206,40 @@ async def check_with_coqc(
     raises for a bad proof (a bad proof is an expected outcome), only for a missing ``coqc``.
     """
     try:
-        check_header(theorem.header)
         sentences = parse_proof(proof, statement_identifiers(theorem.statement))
-        marker = f"dcoprover-assumptions-{secrets.token_hex(8)}"
-        source = render_source(theorem, sentences, preamble, marker)
+        marker = f"dcoprover-{secrets.token_hex(8)}"
+        source = render_source(theorem, sentences, preamble, marker, allowed_axioms)
     except UnsafeInput as exc:
         return Verdict(ok=False, message=f"rejected before checking: {exc}")
+    return await judge_source(source, marker, allowed_axioms, timeout_s, memory_bytes)
+
+
+async def judge_source(
+    source: str,
+    marker: str,
+    allowed_axioms: frozenset[str],
+    timeout_s: float,
+    memory_bytes: int,
+) -> Verdict:
+    """Compile a file built by ``render_source`` and read the verdict off its trailer. This
+    layer does not rely on the static checks: what it refuses, it refuses on Coq's word."""
     with tempfile.TemporaryDirectory(prefix="dcoprover-coqc-") as tmp:
-        path = os.path.join(tmp, "Checked.v")
+        path = os.path.join(tmp, f"{LIBRARY}.v")
         with open(path, "w") as handle:
             handle.write(source)
         proc = await asyncio.create_subprocess_exec(
             coqc_binary(),
             "-q",
-            "Checked.v",
+            f"{LIBRARY}.v",
             cwd=tmp,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stderr=asyncio.subprocess.PIPE,
             preexec_fn=memory_limiter(memory_bytes),
             start_new_session=True,
         )
         try:
-            out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+            out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
         except asyncio.CancelledError:
             kill_group(proc)  # a cancelled job must not leave coqc (and its csdp) running
             raise
@@ -165,27 +247,55 @@ async def check_with_coqc(
             kill_group(proc)
             await proc.wait()
             return Verdict(
-                ok=False, message=f"coqc ran past {timeout_s:.0f}s", checked_source=source
+                ok=False,
+                message=f"coqc ran past {timeout_s:.0f}s",
+                checked_source=source,
+                fault=True,
             )
     output = out.decode(errors="replace")
+    messages = err.decode(errors="replace").strip()
     if proc.returncode != 0:
-        error = re.search(r"Error:(.*)", output, re.DOTALL)
-        reason = " ".join((error.group(1) if error else output[-500:]).split())
-        return Verdict(
-            ok=False, message=f"coqc rejected the proof: {reason}", checked_source=source
-        )
-    axioms = parse_assumptions(output, marker)
-    if axioms is None:
-        return Verdict(ok=False, message="no Print Assumptions output", checked_source=source)
-    extra = sorted(name for name in set(axioms) if not axiom_allowed(name, allowed_axioms))
-    if extra:
         return Verdict(
             ok=False,
-            message=f"proof depends on axioms outside the allow-list: {', '.join(extra)}",
+            message=f"coqc rejected the proof: {_reason(messages or output)}",
+            checked_source=source,
+            prover_messages=messages,
+        )
+    found = resolve_axioms(output, marker, allowed_axioms)
+    if found is None:
+        return Verdict(
+            ok=False,
+            message="no Print Assumptions output",
+            checked_source=source,
+            prover_messages=messages,
+        )
+    axioms, refused = found
+    if refused:
+        return Verdict(
+            ok=False,
+            message=f"proof depends on axioms outside the allow-list: {', '.join(refused)}",
             checked_source=source,
             axioms=axioms,
+            prover_messages=messages,
         )
-    return Verdict(ok=True, message="accepted by coqc", checked_source=source, axioms=axioms)
+    return Verdict(
+        ok=True,
+        message="accepted by coqc",
+        checked_source=source,
+        axioms=axioms,
+        prover_messages=messages,
+    )
+
+
+def _reason(output: str) -> str:
+    """coqc's error, in words that say which of our guards refused the file."""
+    error = re.search(r"Error:(.*)", output, re.DOTALL)
+    reason = " ".join((error.group(1) if error else output[-500:]).split())
+    if "The command has not failed" in reason:
+        return "the header already defines the theorem's name (" + reason + ")"
+    if "Open proofs remain" in reason or "not allowed inside sections" in reason:
+        return "a proof or section is still open after the theorem (" + reason + ")"
+    return reason
 
 
 @functools.cache

@@ -15,12 +15,20 @@ Policy (documented in the README):
 * a tactic sentence starts with a lower-case tactic name, a qualified tactic name
   (``Z.div_mod_to_equations``), ``(``, a goal selector (``all:``, ``2:``) or is a
   bullet/brace; anything else starting with an upper-case word is vernacular;
-* a denylist of words that may never appear: ``admit``, ``Admitted``, ``Axiom`` ... .
+* a denylist of words that may never appear: ``admit``, ``Admitted``, ``Axiom`` ... ;
+* a header is an allow-list of sentence shapes (imports, scopes, definitions with a body,
+  notations, functor applications): nothing that declares an axiom, opens a proof, adds a hint,
+  or changes what the kernel checks;
+* a statement's name is an ASCII identifier followed by a character that cannot continue a Coq
+  identifier, so Coq and these checks read the same name (Coq 8.16 continues identifiers with
+  U+00A0 and U+1DC0..U+1DFF, which Python's ``\\w`` does not).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from importlib import resources
 
 from search.types import UnsafeInput
 
@@ -38,6 +46,34 @@ FORBIDDEN_IN_PROOF = frozenset(
     }
 )  # fmt: skip
 
+#: What the exploits of Coq 8.16.1's known kernel bugs need (``docs/soundness.md`` lists the
+#: bugs): term-level recursion (the guard checker accepts some ill-founded fixpoints,
+#: rocq#20413, #20455, and cofixpoints, #22386, #22389), SProp (#22378, #21690), evaluation of
+#: ill-typed terms in the VM (#16891: the ``*_no_check`` tactics make them), native compilation
+#: and the primitive types (the VM and native bugs). Refused in headers, statements and proofs.
+KERNEL_BUG_WORDS = frozenset(
+    {
+        "fix", "cofix", "CoFixpoint", "CoInductive", "SProp", "StrictProp", "Squash", "sEmpty",
+        "sUnit", "Ssig", "native_compute", "PrimInt63", "Uint63", "Sint63", "Int63", "PrimFloat",
+        "Floats", "PArray", "PrimArray",
+    }
+)  # fmt: skip
+#: ``exact_no_check``, ``vm_cast_no_check``, ``change_no_check`` ...; and the VM and native
+#: casts ``t <: T``, ``t <<: T``.
+_KERNEL_BUG_PATTERN = re.compile(r"\b\w+_no_check\b|<<?:")
+
+
+def _reject_kernel_bug_features(code: str, what: str) -> None:
+    """Raise if comment- and string-free ``code`` uses what a known kernel exploit needs."""
+    found = sorted(set(_WORD.findall(code)) & KERNEL_BUG_WORDS)
+    match = _KERNEL_BUG_PATTERN.search(code)
+    if found or match:
+        word = found[0] if found else match.group(0)
+        raise UnsafeInput(
+            f"{what} uses {word!r}, which exploits of known Coq 8.16 kernel bugs need"
+        )
+
+
 #: Vernacular that must never appear in a header either: it reads or writes files, loads
 #: native code, or switches off the kernel's checks (see shared/docs/coq.md).
 FORBIDDEN_IN_HEADER = (
@@ -54,12 +90,75 @@ FORBIDDEN_IN_HEADER = (
 
 STATEMENT_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
 
+_QUALID = r"[A-Za-z_][A-Za-z0-9_']*(?:\.[A-Za-z_][A-Za-z0-9_']*)*"
+_NAME = r"[^\W\d][\w']*"
+#: The sentences a header may hold, by shape (whitespace-normalised, comments removed). Each
+#: one imports, scopes or defines; none declares an axiom (``Declare Instance``, ``Parameter``),
+#: opens a proof (a definition needs its body, ``:=``), adds a hint, sets a kernel option,
+#: recurses (Coq 8.16's guard checker accepts ill-founded ``Fixpoint``s, rocq#20413, #20455,
+#: #21053) or aliases modules (rocq#21685).
+HEADER_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (what, re.compile(pattern))
+    for what, pattern in (
+        ("Require", rf"(?:From {_QUALID} )?Require(?: (?:Import|Export))?(?: {_QUALID})+\."),
+        ("Import", rf"(?:Import|Export)(?: {_QUALID})+\."),
+        ("Open Scope", rf"(?:(?:Local|Global) )?(?:Open|Close) Scope {_NAME}\."),
+        ("Declare Scope", rf"Declare Scope {_NAME}\."),
+        ("Delimit Scope", rf"Delimit Scope {_NAME} with {_NAME}\."),
+        (
+            "a definition with its body",
+            rf"(?:Local )?(?:Definition|Inductive|Variant|Record|Structure) "
+            rf"{_NAME}(?=[ :({{\[]).*:=.*\.",
+        ),
+        ("Notation", r'(?:Local )?(?:Notation|Infix) ".*\.'),
+        ("an implicit-arguments flag",
+         r"(?:Set|Unset) (?:Implicit Arguments|Strict Implicit|Maximal Implicit Insertion"
+         r"|Contextual Implicit|Asymmetric Patterns)\."),
+    )
+)
+#: What a *known* header may hold besides (``TRUSTED_HEADERS``): MiniF2F's headers define
+#: recursive functions and apply a library functor, and theirs were read and are benign.
+KNOWN_HEADER_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Fixpoint", re.compile(rf"(?:Local )?Fixpoint {_NAME}(?=[ :({{\[]).*:=.*\.")),
+    ("a functor application",
+     re.compile(rf"Module {_NAME} := {_QUALID}(?: ?\( ?{_QUALID} ?\)| {_QUALID})+\.")),
+)
+_INDUCTIVE = re.compile(r"(?:Local )?(?:Inductive|Variant|Record|Structure) ")
+#: Words a header's definitions and notations may not use: ``ltac:(...)`` runs tactics while
+#: the header loads, and Ltac2 replaces the proof language that ``parse_proof`` checks.
+FORBIDDEN_IN_HEADER_BODIES = frozenset({"ltac", "Ltac", "Ltac2", "Program", "Obligation"})
+
+
+def header_digest(sentences: list[str]) -> str:
+    """A header's identity for ``TRUSTED_HEADERS``: its checked sentences, whitespace
+    normalised, so that layout and comments do not matter and nothing else passes."""
+    normalised = "\n".join(" ".join(sentence.split()) for sentence in sentences)
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def _trusted_headers() -> frozenset[str]:
+    lines = resources.files("search.env").joinpath("known_coq_headers.txt").read_text()
+    return frozenset(line.split()[0] for line in lines.splitlines() if line and line[0] != "#")
+
+
+#: Digests of the MiniF2F-Coq headers (``known_coq_headers.txt``): only these may use
+#: ``KNOWN_HEADER_SHAPES``.
+TRUSTED_HEADERS = _trusted_headers()
+
+
+#: What may follow a theorem's name: a blank, a colon, a binder. None of these can continue a
+#: Coq identifier, so Coq reads exactly the name we read.
+_STATEMENT_HEAD = re.compile(
+    rf"({'|'.join(STATEMENT_KEYWORDS)})[ \t\n\r]+([A-Za-z_][A-Za-z0-9_']*)(?=[ \t\n\r:({{\[`@])"
+)
+
 MAX_TACTIC_CHARS = 4_000
 MAX_PROOF_CHARS = 100_000
 
 _BULLET = re.compile(r"^(-+|\++|\*+|\{|\})$")
 _SELECTOR = re.compile(r"^(all|\d+(\s*,\s*\d+)*|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
+_STRING = re.compile(r'"(?:[^"]|"")*"')
 #: A qualified tactic name (``Z.div_mod_to_equations``, ``Nat.lt_wf_ind``-style paths): Coq has
 #: no dotted vernacular keyword, so a sentence that starts with one is a tactic call.
 _QUALIFIED_START = re.compile(r"^[A-Z][\w']*(\.[A-Za-z_][\w']*)+(?![\w'])")
@@ -134,8 +233,12 @@ def _require_ascii(text: str, what: str, allowed: frozenset[str] = frozenset()) 
 
 def _reject_control_characters(text: str, what: str) -> None:
     """Statements and headers may use Unicode (Coq identifiers and notations do), but no
-    control characters, which could hide text from a reader."""
+    control characters, which could hide text from a reader, and no blanks other than ASCII
+    ones: Coq 8.16 reads U+00A0 as part of an identifier, where a reader (and Python) sees a
+    space."""
     for ch in text:
+        if ch.isspace() and ch not in " \n\t\r":
+            raise UnsafeInput(f"{what} contains the non-ASCII blank {ch!r}")
         if not (ch.isprintable() or ch in "\n\t\r"):
             raise UnsafeInput(f"{what} contains the control character {ch!r}")
 
@@ -195,6 +298,7 @@ def check_tactic_sentence(sentence: str) -> None:
     for word in _WORD.findall(body):
         if word in FORBIDDEN_IN_PROOF:
             raise UnsafeInput(f"forbidden construct {word!r} in tactic {sentence[:80]!r}")
+    _reject_kernel_bug_features(body, f"tactic {sentence[:80]!r}")
     if not (body[0].islower() or body[0] == "(" or _QUALIFIED_START.match(body)):
         raise UnsafeInput(f"not a tactic (vernacular command?): {sentence[:80]!r}")
 
@@ -248,8 +352,12 @@ def parse_proof(text: str, allowed: frozenset[str] = frozenset()) -> list[str]:
     return [" ".join(s.split()) for s in sentences]
 
 
-def check_header(header: str) -> None:
-    """Raise ``UnsafeInput`` if a header holds commands that reach outside Coq's checker."""
+def check_header(header: str) -> list[str]:
+    """Raise ``UnsafeInput`` unless every sentence of ``header`` has an allowed shape
+    (``HEADER_SHAPES``); return the sentences as checked (comments removed), which is what
+    Coq must be given: never the raw text, whose comments Coq may lex differently (``.(*``
+    is the token ``.(`` and a star to Coq, not a comment). Known-dangerous commands are named
+    first, for a clearer reason."""
     if len(header) > MAX_PROOF_CHARS:
         raise UnsafeInput(f"header longer than {MAX_PROOF_CHARS} characters")
     _reject_control_characters(header, "header")
@@ -259,8 +367,33 @@ def check_header(header: str) -> None:
         if found:
             raise UnsafeInput(f"forbidden command {found.group(0)!r} in header")
     sentences = split_sentences(code)
-    if sentences and not sentences[-1].endswith("."):
-        raise UnsafeInput(f"header sentence not terminated by '.': {sentences[-1][:80]!r}")
+    shapes = HEADER_SHAPES
+    if header_digest(sentences) in TRUSTED_HEADERS:
+        shapes = HEADER_SHAPES + KNOWN_HEADER_SHAPES
+    for sentence in sentences:
+        _check_header_sentence(" ".join(sentence.split()), shapes)
+    return sentences
+
+
+def _check_header_sentence(sentence: str, shapes: tuple[tuple[str, re.Pattern[str]], ...]) -> None:
+    if not sentence.endswith("."):
+        raise UnsafeInput(f"header sentence not terminated by '.': {sentence[:80]!r}")
+    if "#[" in sentence:
+        raise UnsafeInput(f"attributes (#[...]) are not allowed in headers: {sentence[:80]!r}")
+    if not any(shape.fullmatch(sentence) for _, shape in shapes):
+        allowed = ", ".join(what for what, _ in shapes)
+        raise UnsafeInput(
+            f"header command not allowed: {sentence[:80]!r} (a header holds only: {allowed})"
+        )
+    code = _STRING.sub(" ", sentence)
+    words = set(_WORD.findall(code))
+    if words & FORBIDDEN_IN_HEADER_BODIES:
+        found = sorted(words & FORBIDDEN_IN_HEADER_BODIES)[0]
+        raise UnsafeInput(f"forbidden construct {found!r} in header: {sentence[:80]!r}")
+    _reject_kernel_bug_features(code, "header")
+    if _INDUCTIVE.match(sentence) and ("let" in words or code.count(":=") > 1):
+        # Let-ins in constructor types: rocq#22378, #22387.
+        raise UnsafeInput(f"let-ins in an inductive type are not allowed: {sentence[:80]!r}")
 
 
 def check_statement(statement: str, name: str | None = None) -> str:
@@ -274,12 +407,28 @@ def check_statement(statement: str, name: str | None = None) -> str:
         raise UnsafeInput(
             "statement must be exactly one declaration ending in '.', e.g. 'Theorem t : 1 = 1.'"
         )
-    match = re.match(r"(\w+)\s+([A-Za-z_][\w']*)", sentences[0])
-    if not match or match.group(1) not in STATEMENT_KEYWORDS:
+    keyword = re.match(r"\w+", sentences[0])
+    if not keyword or keyword.group(0) not in STATEMENT_KEYWORDS:
         raise UnsafeInput(f"statement must start with one of {', '.join(STATEMENT_KEYWORDS)}")
-    for word in _WORD.findall(sentences[0]):
+    match = _STATEMENT_HEAD.match(sentences[0])
+    if not match:
+        raise UnsafeInput(
+            "the theorem's name must be an ASCII identifier (letters, digits, _ and ') followed "
+            "by a blank, ':' or a binder"
+        )
+    code = _STRING.sub(" ", sentences[0])
+    for word in _WORD.findall(code):
         if word in ("Admitted", "admit", "Axiom", "Qed", "Proof", "Defined", "Abort", "Load"):
             raise UnsafeInput(f"forbidden construct {word!r} in statement")
+        if word in FORBIDDEN_IN_HEADER_BODIES:
+            raise UnsafeInput(f"forbidden construct {word!r} in statement")
+    _reject_kernel_bug_features(code, "statement")
     if name is not None and match.group(2) != name:
         raise UnsafeInput(f"statement declares {match.group(2)!r}, expected {name!r}")
     return match.group(2)
+
+
+def statement_sentence(statement: str) -> str:
+    """The statement as ``check_statement`` checked it (comments removed): the text Coq gets."""
+    check_statement(statement)
+    return split_sentences(strip_comments(statement).strip())[0]

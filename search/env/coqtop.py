@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from search.env.process import ProverProcess, kill_descendants, memory_limiter
 from search.types import ProverCrash, ProverTimeout
 
-PROMPT = re.compile(r"<prompt>(\S+) < (\d+) \|([^|]*)\| \d+ < </prompt>")
+#: ``|a|b|`` lists the open proofs, innermost first (``||`` when none is open).
+PROMPT = re.compile(r"<prompt>(\S+) < (\d+) \|([^<]*)\| \d+ < </prompt>")
 _TAGGED = re.compile(r"<(infomsg|warning)>.*?</\1>", re.DOTALL)
 _ERROR = re.compile(r"(?:^|\n)Error:(.*)", re.DOTALL)
 #: In coqtop's error when ``Timeout N`` interrupted a sentence: ``Timeout!``, or from inside
@@ -41,6 +42,8 @@ class Reply:
     text: str
     prompt: int
     error: str | None
+    #: The proofs open after this sentence, innermost first, as Coq names them.
+    proofs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -58,8 +61,9 @@ def coqtop_binary() -> str:
     return path
 
 
-def parse_reply(raw: str) -> tuple[str, int, str | None]:
-    """Split raw coqtop output ending in a prompt into (text, prompt number, error or None)."""
+def parse_reply(raw: str) -> Reply:
+    """Read raw coqtop output ending in a prompt: its text, prompt number, error (or None)
+    and the open proofs the prompt names."""
     matches = list(PROMPT.finditer(raw))
     if not matches:
         raise ProverCrash(f"coqtop reply without a prompt: {raw[-200:]!r}")
@@ -67,7 +71,12 @@ def parse_reply(raw: str) -> tuple[str, int, str | None]:
     text = PROMPT.sub("", raw[: match.start()])
     text = _TAGGED.sub("", text).strip()
     error = _ERROR.search(text)
-    return text, int(match.group(2)), (" ".join(error.group(1).split()) if error else None)
+    return Reply(
+        text=text,
+        prompt=int(match.group(2)),
+        error=" ".join(error.group(1).split()) if error else None,
+        proofs=tuple(name for name in match.group(3).split("|") if name),
+    )
 
 
 class CoqTop(ProverProcess):
@@ -101,7 +110,7 @@ class CoqTop(ProverProcess):
         )
         self._buffer = ""
         try:
-            _, self.prompt, _ = parse_reply(await self._read_reply(timeout))
+            self.prompt = parse_reply(await self._read_reply(timeout)).prompt
         except TimeoutError:
             self.kill()
             raise ProverTimeout(f"coqtop did not start within {timeout:.0f}s") from None
@@ -136,12 +145,12 @@ class CoqTop(ProverProcess):
             # A second prompt or stray output: replies would be one behind from now on.
             self.kill()
             raise ProverCrash(f"coqtop answered out of step: {self._buffer[:120]!r}")
-        text, prompt, error = parse_reply(raw)
-        self.prompt = prompt
+        reply = parse_reply(raw)
+        self.prompt = reply.prompt
         self.in_flight = False
-        if error is not None and TIMEOUT_MARK in error:
+        if reply.error is not None and TIMEOUT_MARK in reply.error:
             kill_descendants(self.pid)  # what the interrupted tactic started (psatz's csdp)
-        return Reply(text=text, prompt=prompt, error=error)
+        return reply
 
     async def _read_reply(self, timeout: float) -> str:
         assert self._proc is not None and self._proc.stdout is not None
