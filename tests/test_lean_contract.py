@@ -10,7 +10,13 @@ from __future__ import annotations
 import pytest
 
 from search.config import LeanConfig, ProverLimits
-from search.env.lean import LeanEnvironment, after_statement, proof_command
+from search.env.lean import (
+    LeanEnvironment,
+    _Worker,
+    after_statement,
+    check_whole_proof,
+    proof_command,
+)
 from search.env.lean_protocol import (
     CommandReply,
     ProtocolMessage,
@@ -262,3 +268,38 @@ def test_replies_of_unknown_shape_are_faults():
         with pytest.raises(ProverCrash):
             parse_reply(bad)
     assert isinstance(parse_reply({"proofState": 1, "goals": []}), TacticReply)
+
+
+class ScriptedRepl:
+    """The REPL boundary answering with the given replies (in the REPL's JSON), in order."""
+
+    def __init__(self, *replies: dict) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict] = []
+
+    async def request(self, payload: dict, timeout: float):
+        self.requests.append(payload)
+        return parse_reply(self.replies.pop(0))
+
+
+UNKNOWN = {"env": 1, "messages": [{"severity": "error", "pos": {"line": 1, "column": 0},
+                                    "data": "unknown constant 'Nat.add_comm'"}]}  # fmt: skip
+CLEAN = {"env": 2, "messages": [{"severity": "info", "pos": {"line": 1, "column": 0},
+                                  "data": "'Nat.add_comm' depends on axioms: [propext]"}]}  # fmt: skip
+
+
+async def test_whole_proof_check_refuses_a_name_the_header_environment_already_has():
+    """Were the checker's namespace not Lean's, the theorem would be declared under another
+    name and `#print axioms` would report on an older, clean constant: Lean itself must say
+    the name was unknown before the command."""
+    statement = "theorem Nat.add_comm : 1 = 2 := by"
+    known = ScriptedRepl({"env": 1}, CLEAN, CLEAN)
+    worker = _Worker(repl=known, header="import Mathlib", env=0)
+    verdict = await check_whole_proof(worker, statement, "Nat.add_comm", "simp", 5.0, False)
+    assert not verdict.ok and "already has a constant 'Nat.add_comm'" in verdict.message
+    assert known.requests[1] == {"cmd": "#print axioms Nat.add_comm", "env": 0}
+    fresh = ScriptedRepl({"env": 1}, UNKNOWN, CLEAN)
+    worker = _Worker(repl=fresh, header="import Mathlib", env=0)
+    verdict = await check_whole_proof(worker, statement, "Nat.add_comm", "simp", 5.0, False)
+    assert verdict.ok and verdict.axioms == ("propext",)
+    assert fresh.requests[2] == {"cmd": "#print axioms Nat.add_comm", "env": 1}

@@ -8,7 +8,7 @@ from search.env.lean_syntax import (
     check_statement,
     check_tactic,
     header_namespace,
-    strip_comments_and_strings,
+    lex,
 )
 from search.types import UnsafeInput
 
@@ -86,13 +86,51 @@ def test_native_decide_is_allowed_only_when_configured():
         check_tactic("native_decide")
 
 
-def test_strings_and_quoted_names_cannot_hide_or_fake_constructs():
-    assert "#eval" not in strip_comments_and_strings('simp [show "#eval" = "#eval" from rfl]')
-    assert check_tactic('exact «sorry».foo') == 'exact «sorry».foo'
+def test_strings_and_quoted_names_are_refused_and_hide_nothing_meanwhile():
+    assert lex('simp [show "#eval" = "#eval" from rfl]').code == 'simp [show "" = "" from rfl]'
+    for text, kind in [
+        ('exact «sorry».foo', "«quoted name»"),
+        ('exact Lean.«ofReduceBool»', "«quoted name»"),
+        ('simp [(")")]', "string literal"),
+        ('exact s!"{by sorry}"', "string literal"),
+        ('exact r"\\"', "raw string literal"),
+        ('exact r#"a"b"#', "raw string literal"),
+    ]:
+        with pytest.raises(UnsafeInput, match=kind):
+            check_tactic(text)
     with pytest.raises(UnsafeInput, match="unterminated"):
         check_tactic("simp /- never closed")
     with pytest.raises(UnsafeInput, match="unterminated"):
         check_tactic('exact "abc')
+
+
+def test_raw_strings_are_lexed_without_escapes_so_parity_cannot_flip():
+    """r"\\" is a whole raw string in Lean (no escapes): reading \\" as an escape would hide
+    everything up to the next quote, here a ')' that ends the proof and a command after it."""
+    lexed = lex('exact r"\\") #eval 1 --"')
+    assert "#eval" in lexed.code and lexed.literals == ("raw string literal",)
+    assert lex('r#"x"y"#').code == '""' and lex("for x").code == "for x"
+    assert lex("bar\"x\"").literals == ("string literal",)  # an identifier, then a string
+
+
+def test_identifiers_are_read_with_the_characters_every_lean_accepts():
+    """Recent Lean reads é as a letter, older Lean does not: we read the shorter tokens, so a
+    banned word cannot hide inside an identifier either way."""
+    with pytest.raises(UnsafeInput, match="sorry"):
+        check_tactic("exact \u00e9sorry")
+    with pytest.raises(UnsafeInput, match="run_tac"):
+        check_tactic("x\u1d9c run_tac pure ()")
+    assert check_tactic("intro x₁ hα") == "intro x₁ hα"
+
+
+def test_a_prime_after_a_letter_of_newer_lean_is_not_a_character_literal():
+    """Lean 4.24 reads é' as an identifier: taking ')' for a character literal would hide the
+    ')' that closes the proof's parenthesised block (found by the red team)."""
+    with pytest.raises(UnsafeInput, match="did not open"):
+        check_proof("exact (f \u00e9')'x' )")
+    with pytest.raises(UnsafeInput, match="did not open"):
+        check_proof("exact (f x\u2c7c')'x' )")
+    assert lex("have h' : x = 'a'.toNat := rfl").code == "have h' : x = c.toNat := rfl"
 
 
 def test_empty_and_oversized_tactics_and_proofs():
@@ -128,6 +166,7 @@ def test_statement_must_be_one_theorem_ending_in_by():
 def test_header_allows_imports_options_and_opens_only():
     check_header(MINIF2F_HEADER)
     check_header("import Mathlib\nimport Aesop\nopen Real\n  Nat\nnoncomputable section\nnamespace Foo\n")
+    check_header("import Mathlib\nopen scoped BigOperators\nuniverse u v\nset_option autoImplicit false\n")
     bad = {
         "import Mathlib\n#eval IO.println 1": "'#eval'",
         "import Mathlib\ndef f := 1": "'def'",
@@ -144,6 +183,16 @@ def test_header_allows_imports_options_and_opens_only():
         "import Mathlib\nopen Nat in\ndef evil := 1": "malformed 'open'",
         "import Mathlib\nopen Real\n  Nat in": "indented line",
         "import Mathlib\nnoncomputable def f := 1": "malformed 'noncomputable'",
+        # Keywords as arguments are new commands to Lean: the namespace would not be ours.
+        "import Mathlib\nopen Real end": "malformed 'open'",
+        "import Mathlib\nopen X namespace Y": "malformed 'open'",
+        "import Mathlib\nuniverse u namespace Y": "malformed 'universe'",
+        "import Mathlib\nset_option maxHeartbeats 0 namespace Y": "malformed 'set_option'",
+        "import Mathlib\nnamespace Foo end": "malformed 'namespace'",
+        "import Mathlib\nopen Real\n  end": "indented line",
+        "import Mathlib\nopen Real hiding pi": "malformed 'open'",
+        "import Mathlib\nopen «Real»": "quoted name",
+        "import Mathlib\nset_option pp.all \"x\"": "string literal",
     }
     for header, named in bad.items():
         with pytest.raises(UnsafeInput, match=named):
@@ -151,7 +200,9 @@ def test_header_allows_imports_options_and_opens_only():
 
 
 def test_theorem_names_must_be_plain_ascii_identifiers():
-    for statement in ("theorem «foo bar» : True := by", "theorem foo℘ : True := by",
+    with pytest.raises(UnsafeInput, match="quoted name"):
+        check_statement("theorem «foo bar» : True := by")
+    for statement in ("theorem foo℘ : True := by",
                       "theorem x⁻¹ : True := by", "theorem _root_.foo : True := by"):  # fmt: skip
         with pytest.raises(UnsafeInput, match="plain ASCII"):
             check_statement(statement)
@@ -167,7 +218,7 @@ def test_proofs_cannot_close_parentheses_they_did_not_open():
     assert check_proof("exact (by simp [show (1 : ℕ) = 1 from rfl])") == (
         "exact (by simp [show (1 : ℕ) = 1 from rfl])"
     )
-    assert check_proof('simp [(")")]') == 'simp [(")")]'  # strings do not count
+    assert check_proof("simp [(h')]") == "simp [(h')]"  # a prime is not a character literal
 
 
 def test_header_namespace_gives_the_full_name():

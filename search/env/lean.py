@@ -172,13 +172,17 @@ async def check_whole_proof(
     worker: _Worker, statement: str, name: str, proof: str, timeout: float, allow_native: bool
 ) -> Verdict:
     """The check every reported proof passes: the whole declaration as one command, then
-    ``#print axioms`` of the theorem's fully qualified ``name``."""
+    ``#print axioms`` of the theorem's fully qualified ``name``, which must have named nothing
+    before the command."""
     command = proof_command(statement, proof)
     reply = await worker.repl.request(worker.command(command), timeout)
     problems = command_problems(reply)
     if problems:
         return Verdict(False, "; ".join(problems)[:2000], command)
     assert isinstance(reply, CommandReply)
+    if not await _unknown_before(worker, name, timeout):
+        # Then ``#print axioms`` would report on that older constant, not on this theorem.
+        return Verdict(False, f"the header's environment already has a constant {name!r}", command)
     axioms = parse_axioms(
         await worker.repl.request({"cmd": f"#print axioms {name}", "env": reply.env}, timeout),
         name,
@@ -189,6 +193,15 @@ async def check_whole_proof(
         return Verdict(False, f"uses axioms beyond Lean's standard ones: {extra}", command, axioms)
     source = f"{worker.header.rstrip()}\n\n{command}\n" if worker.header.strip() else command
     return Verdict(True, "checked as a whole command; axioms allowed", source, axioms)
+
+
+async def _unknown_before(worker: _Worker, name: str, timeout: float) -> bool:
+    """Whether ``name`` names nothing in the header's environment: Lean's own word that the
+    constant ``#print axioms`` will report on is the one the checked command declared."""
+    reply = await worker.repl.request(worker.command(f"#print axioms {name}"), timeout)
+    if not isinstance(reply, CommandReply):
+        raise ProverCrash(f"#print axioms {name} before the theorem: unexpected reply {reply}")
+    return bool(reply.errors)
 
 
 @dataclass

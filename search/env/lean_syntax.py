@@ -4,14 +4,32 @@ Statements come from users and tactics from a model; to Lean both are code, and 
 run programs (``#eval``, ``run_tac``), change the parser (``macro``, ``syntax``), skip checks
 (``set_option debug.skipKernelTC``), or assume what it should prove (``sorry``, ``axiom``,
 ``native_decide``'s ``Lean.ofReduceBool``). The policy is an allow-list of header commands and
-a deny-list of tokens, applied to the text with comments and string literals removed (so that a
-comment may mention ``#eval`` but code may not hide it in one). ``#print axioms`` on every
+a deny-list of tokens, applied to the text with comments removed. ``#print axioms`` on every
 found proof is the backstop for whatever an allow-list misses.
+
+The lexer follows Lean 4's own (``src/Lean/Parser/Basic.lean``: ``whitespace``,
+``finishCommentBlock``, ``identFnAux``, ``strLitFnAux``, ``rawStrLitFnAux``;
+``src/Init/Meta.lean``: ``isIdFirst``, ``isIdRest``, ``isLetterLike``, ``isSubScriptAlnum``;
+read at leanprover/lean4 ``00c1b827`` and ``0134bc5f``), with three decisions of our own:
+
+* **No literals that can hide or run code.** A string is refused outright, wherever it is:
+  ``s!"…{e}…"`` elaborates ``e`` as a term (a ``by`` block inside can run any tactic), and so
+  does a *plain-looking* string after ``throwError``, ``trace[…]``, ``dbg_trace`` or any syntax
+  a file declares with ``interpolatedStr``, so no lexer can tell a harmless string from one
+  that runs code. Raw strings (``r#"…"#``, no escapes) are refused with them. ``«…»`` quoted
+  names are refused too: ``«sorryAx»`` is the identifier ``sorryAx``.
+* **Identifiers are read with the characters every Lean version accepts** (recent Lean added
+  Latin-1 and Latin Extended-A letters): where a newer Lean reads one longer identifier, we
+  read several shorter tokens, so a banned word can never hide inside an identifier.
+* **Header commands have arguments that cannot be keywords** (``open Real end`` is two
+  commands to Lean): ``open`` takes capitalised names (Lean's command keywords are all
+  lower-case), ``universe`` takes one-letter names, ``set_option`` a number or a Boolean.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from search.types import UnsafeInput
 
@@ -23,6 +41,9 @@ ESCAPES = frozenset({
     "prefix", "postfix", "initialize", "builtin_initialize", "implemented_by", "extern",
     "unsafe", "axiom", "opaque", "partial", "import", "sorryAx", "dbg_trace", "dbgTrace",
     "IO", "unsafeIO", "unsafeBaseIO", "unsafeEIO", "unsafeCast", "simproc", "dsimproc",
+    "csimp", "termination_by", "decreasing_by", "omit", "deriving", "declare_simp_like_tactic",
+    "evalTactic", "elabTerm", "Elab", "Meta", "Macro", "TacticM", "CommandElabM", "TermElabM",
+    "MetaM", "CoreM", "addDecl", "Environment", "ofReduceBool", "trustCompiler",
 })  # fmt: skip
 #: Tokens that leave a proof incomplete.
 PLACEHOLDERS = frozenset({"sorry", "admit"})
@@ -50,61 +71,123 @@ HEADER_COMMANDS = frozenset(
 MAX_TACTIC_CHARS = 4_000
 MAX_PROOF_CHARS = 100_000
 
-_IDENT = re.compile(r"#?[^\W\d][\w'!?]*(?:\.[^\W\d][\w'!?]*)*")
+#: ``isLetterLike`` as every Lean 4 version has it (Greek but λ, Π and Σ; Coptic; polytonic
+#: Greek; the letter-like block; mathematical alphanumerics), and ``isSubScriptAlnum``.
+_LETTER_LIKE = (
+    "\u03b1-\u03ba\u03bc-\u03c9"  # lower-case Greek but λ
+    "\u0391-\u039f\u03a1\u03a2\u03a4-\u03a9"  # upper-case Greek but Π and Σ
+    "\u03ca-\u03fb\u1f00-\u1ffe\u2100-\u214f\U0001d49c-\U0001d59f"
+)
+_SUBSCRIPT = "\u2080-\u2089\u2090-\u209c\u1d62-\u1d6a"
+_ID_FIRST = f"A-Za-z_{_LETTER_LIKE}"
+_ID_REST = f"{_ID_FIRST}0-9'!?{_SUBSCRIPT}"
+_IDENT = re.compile(f"#?[{_ID_FIRST}][{_ID_REST}]*(?:\\.[{_ID_FIRST}][{_ID_REST}]*)*")
+#: What *some* Lean version continues an identifier with: recent Lean adds Latin-1 letters
+#: (but × and ÷), Latin Extended-A and U+2C7C (lean4 #9035, #6679). A ``'`` after one of these
+#: is read as a prime, never as a character literal: reading ``é')'`` as the literal ``')'``
+#: would hide a ``)`` that Lean 4.24 reads, and the proof could close its ``by (...)`` block.
+_POSSIBLY_ID_REST = re.compile(f"[{_ID_REST}\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u2c7c]")
+_CHAR_LITERAL = re.compile(r"'(?:\\.|[^'\\\n])'")
 _NATIVE_CONFIG = re.compile(r"\+native\b|\bnative\s*:=")
 _SET_OPTION = re.compile(r"\bset_option\s+([^\s]+)")
 
 
-def strip_comments_and_strings(text: str) -> str:
-    """``text`` with comments removed and string/char literals and «quoted» names blanked.
+@dataclass(frozen=True)
+class Lexed:
+    """Untrusted Lean text as the checks see it: ``code`` has comments removed and literals
+    blanked (``""``, ``c``, ``x``); ``literals`` names the refused literals found in it."""
 
-    Lean block comments nest (``/- /- -/ -/``); line comments run to the end of the line.
-    Literals are replaced by ``""`` (names by ``x``) so the token scan never looks inside them.
+    code: str
+    literals: tuple[str, ...]
+
+    def refuse_literals(self, what: str) -> None:
+        if self.literals:
+            raise UnsafeInput(
+                f"{what} contains a {self.literals[0]}, which untrusted Lean text may not "
+                "(strings can run code through interpolation; «…» names can spell any keyword)"
+            )
+
+
+def _block_comment_end(text: str, i: int) -> int:
+    """Index just past the nested ``/- … -/`` comment whose body starts at ``i``."""
+    depth, n = 1, len(text)
+    while i < n and depth:
+        if text.startswith("/-", i):
+            depth, i = depth + 1, i + 2
+        elif text.startswith("-/", i):
+            depth, i = depth - 1, i + 2
+        else:
+            i += 1
+    if depth:
+        raise UnsafeInput("unterminated comment '/-'")
+    return i
+
+
+def _string_end(text: str, i: int) -> int:
+    """Index just past the string literal whose opening quote is at ``i``: ``\\`` escapes the
+    next character (``strLitFnAux``; a string gap is a backslash before a newline)."""
+    i += 1
+    while i < len(text) and text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    if i >= len(text):
+        raise UnsafeInput("unterminated string literal")
+    return i + 1
+
+
+def _raw_string_end(text: str, i: int) -> int | None:
+    """For an ``r`` at ``i`` that opens a raw string (``r"``, ``r#"``, ``r##"`` …), the index
+    just past it (``rawStrLitFnAux``: no escapes; it ends at ``"`` and as many ``#``)."""
+    hashes = 0
+    while text.startswith("#", i + 1 + hashes):
+        hashes += 1
+    if not text.startswith('"', i + 1 + hashes):
+        return None
+    close = '"' + "#" * hashes
+    end = text.find(close, i + 2 + hashes)
+    if end < 0:
+        raise UnsafeInput("unterminated raw string literal")
+    return end + len(close)
+
+
+def lex(text: str) -> Lexed:
+    """Remove comments and blank literals, as Lean's lexer reads them.
+
+    Block comments nest (``/- /- -/ -/``, doc comments ``/--`` and ``/-!`` alike) and line
+    comments run to the end of the line; inside a comment only ``/-`` and ``-/`` count.
     """
     out: list[str] = []
+    literals: list[str] = []
     i, n = 0, len(text)
     while i < n:
+        ch = text[i]
+        previous = text[i - 1] if i else ""
+        starts_token = not _POSSIBLY_ID_REST.match(previous)
         if text.startswith("--", i):
             end = text.find("\n", i)
             i = n if end < 0 else end
         elif text.startswith("/-", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/-", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("-/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-            if depth:
-                raise UnsafeInput("unterminated comment '/-'")
+            i = _block_comment_end(text, i + 2)
             out.append(" ")
-        elif text[i] == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            if i >= n:
-                raise UnsafeInput("unterminated string literal")
-            i += 1
+        elif ch == '"':
+            i = _string_end(text, i)
+            literals.append("string literal")
             out.append('""')
-        elif text[i] == "«":
+        elif ch == "r" and starts_token and (end := _raw_string_end(text, i)) is not None:
+            i = end
+            literals.append("raw string literal")
+            out.append('""')
+        elif ch in "«»":
+            literals.append("«quoted name»")
             end = text.find("»", i)
-            if end < 0:
-                raise UnsafeInput("unterminated «name»")
-            i = end + 1
+            i = n if ch == "«" and end < 0 else (end + 1 if ch == "«" else i + 1)
             out.append("x")
-        elif text[i] == "'" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_'.!?")):
-            match = re.match(r"'(?:\\.|[^'\\])'", text[i:])
-            if match:
-                i += match.end()
-                out.append("c")
-            else:
-                out.append("'")
-                i += 1
+        elif ch == "'" and starts_token and (match := _CHAR_LITERAL.match(text, i)):
+            i = match.end()
+            out.append("c")
         else:
-            out.append(text[i])
+            out.append(ch)
             i += 1
-    return "".join(out)
+    return Lexed("".join(out), tuple(literals))
 
 
 def tokens(code: str) -> list[str]:
@@ -136,12 +219,15 @@ def check_header(header: str) -> None:
 
     Each command starts at column 0 (Lean does not care about columns, so an indented line is
     checked as the command it continues); only an ``open`` list may continue on indented lines,
-    and those hold names only.
+    and those hold names only. No argument can be a keyword, so every line is one command
+    and ``header_namespace`` computes the namespace Lean will be in.
     """
-    code = strip_comments_and_strings(header)
+    lexed = lex(header)
+    code = lexed.code
     # ``import`` lines are checked by their shape below; everything else by its tokens.
     rest = "\n".join(line for line in code.splitlines() if not line.startswith("import"))
     _check_tokens(rest, "header", allow_native=False, banned=PLACEHOLDERS)
+    lexed.refuse_literals("header")
     seen_other = False
     command = ""
     for line in code.splitlines():
@@ -149,8 +235,7 @@ def check_header(header: str) -> None:
             continue
         words = line.split()
         if line[0].isspace():
-            names = all(_IDENT.fullmatch(w) for w in words) and "in" not in words
-            if command != "open" or not names:
+            if command != "open" or not all(_OPEN_NAME.fullmatch(w) for w in words):
                 raise UnsafeInput(
                     f"header: indented line {line.strip()[:60]!r} (only an 'open' list of names "
                     "may continue on the next line)"
@@ -168,27 +253,38 @@ def check_header(header: str) -> None:
         _check_header_command(command, words[1:], line)
 
 
+#: A module or namespace name that cannot be a keyword: Lean's command keywords are all
+#: lower-case, so a name whose every component is capitalised is an identifier to Lean.
+_OPEN_NAME = re.compile(r"[A-Z][A-Za-z0-9_']*(?:\.[A-Z][A-Za-z0-9_']*)*")
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_']*(?:\.[A-Za-z_][A-Za-z0-9_']*)*")
+_UNIVERSE_NAME = re.compile(r"[a-zA-Z][0-9']*")
+
+
 def _check_header_command(command: str, args: list[str], line: str) -> None:
     """The shape of one header command (``open X Y``, ``set_option NAME VALUE``, ...)."""
-    names_only = all(_IDENT.fullmatch(a) for a in args)
     shapes = {
-        "import": len(args) == 1 and names_only,
-        "open": bool(args) and names_only and "in" not in args,
-        "set_option": len(args) == 2 and re.fullmatch(r"[\w.]+", args[1]) is not None,
-        "universe": bool(args) and names_only,
-        "namespace": len(args) == 1 and names_only,
-        "section": len(args) <= 1 and names_only,
-        "end": len(args) <= 1 and names_only,
+        "import": len(args) == 1 and _MODULE_NAME.fullmatch(args[0]) is not None,
+        "open": _names(args[1:] if args[:1] == ["scoped"] else args, _OPEN_NAME),
+        "set_option": len(args) == 2 and re.fullmatch(r"true|false|\d+", args[1]) is not None,
+        "universe": _names(args, _UNIVERSE_NAME),
+        "namespace": len(args) == 1 and _names(args, _OPEN_NAME),
+        "section": len(args) <= 1 and all(_OPEN_NAME.fullmatch(a) for a in args),
+        "end": len(args) <= 1 and all(_OPEN_NAME.fullmatch(a) for a in args),
         "noncomputable": args == ["section"],
     }
     if not shapes[command]:
         raise UnsafeInput(f"header: malformed {command!r} command {line.strip()[:80]!r}")
 
 
+def _names(args: list[str], shape: re.Pattern[str]) -> bool:
+    return bool(args) and all(shape.fullmatch(a) for a in args)
+
+
 def header_namespace(header: str) -> str:
-    """The namespace a statement after ``header`` is declared in ('' at the root)."""
+    """The namespace a statement after ``header`` is declared in ('' at the root); the
+    header must have passed ``check_header``."""
     scopes: list[tuple[str, str]] = []
-    for line in strip_comments_and_strings(header).splitlines():
+    for line in lex(header).code.splitlines():
         words = line.split()
         if not words or line[0].isspace():
             continue
@@ -203,8 +299,12 @@ def header_namespace(header: str) -> str:
 
 def check_statement(statement: str) -> str:
     """Exactly one ``theorem``/``lemma`` declaration ending in ``:= by``; returns its name."""
-    code = strip_comments_and_strings(statement).strip()
+    lexed = lex(statement)
+    code = lexed.code.strip()
     _check_tokens(code, "statement", allow_native=False, banned=PLACEHOLDERS)
+    lexed.refuse_literals("statement")
+    if "@[" in code:
+        raise UnsafeInput("statement contains an attribute ('@[')")
     words = tokens(code)
     if len(words) < 2 or words[0] not in ("theorem", "lemma") or not code.startswith(words[0]):
         raise UnsafeInput(
@@ -215,10 +315,10 @@ def check_statement(statement: str) -> str:
             raise UnsafeInput(f"statement contains a second command ({token!r})")
     if not re.search(r":=\s*by$", code):
         raise UnsafeInput("a statement must end with ':= by' (the proof is searched for)")
-    # The name is read from the text, so it must be one Lean and we read alike: plain ASCII.
-    name = re.match(r"(?:theorem|lemma)\s+([A-Za-z_][A-Za-z0-9_'.]*)(?=[\s(:{\[⦃])", code)
-    quoted = "«" in statement  # «...» names are blanked by the stripper: refuse them outright
-    if quoted or name is None or name.group(1) != words[1] or words[1].startswith("_root_"):
+    # The name is read from the text, so it must be one Lean and we read alike: plain ASCII,
+    # followed by a character that cannot continue an identifier.
+    name = re.match(r"(?:theorem|lemma)[ \n]+([A-Za-z_][A-Za-z0-9_'.]*)(?=[ \n(:{\[⦃])", code)
+    if name is None or name.group(1) != words[1] or words[1].startswith("_root_"):
         raise UnsafeInput(
             "the theorem's name must be a plain ASCII identifier (letters, digits, _, ', .)"
         )
@@ -230,7 +330,11 @@ def _check_code(text: str, what: str, limit: int, allow_native: bool) -> str:
         raise UnsafeInput(f"empty {what}")
     if len(text) > limit:
         raise UnsafeInput(f"{what} longer than {limit} characters")
-    _check_tokens(strip_comments_and_strings(text), what, allow_native, PLACEHOLDERS | DECLARATIONS)
+    lexed = lex(text)
+    _check_tokens(lexed.code, what, allow_native, PLACEHOLDERS | DECLARATIONS)
+    lexed.refuse_literals(what)
+    if "@[" in lexed.code:
+        raise UnsafeInput(f"{what} contains an attribute ('@[')")
     return text
 
 
@@ -248,7 +352,7 @@ def check_proof(proof: str, allow_native: bool = False) -> str:
     """
     text = _check_code(proof.rstrip(), "proof", MAX_PROOF_CHARS, allow_native)
     depth = 0
-    for char in strip_comments_and_strings(text):
+    for char in lex(text).code:
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth < 0:
             raise UnsafeInput("proof closes a parenthesis it did not open")
