@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.limits import BodySizeLimit
-from api.routes import evals, health, proofs
+from api.routes import checks, evals, health, proofs
 from api.settings import Settings
 from search.queue import JobQueue, connect
 
@@ -45,6 +45,6 @@ def create_app(settings: Settings) -> FastAPI:
         # Retries already rode out a short outage; past that, say so instead of a bare 500.
         return JSONResponse({"detail": f"the job store (Redis) is unavailable: {exc}"}, 503)
 
-    for router in (proofs.router, evals.router, health.router):
+    for router in (proofs.router, checks.router, evals.router, health.router):
         app.include_router(router)
     return app

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from search.checking import CheckResult, ProofCheck
 from search.config import SearchConfig, Strategy
-from search.queue_jobs import JobStatus
+from search.queue_jobs import MAX_CHECKS_PER_JOB, JobStatus
 from search.result import SearchResult
 from search.types import ProverKind
 
@@ -122,3 +123,37 @@ class EvalView(BaseModel):
     by_status: dict[str, int]
     pass_at_k: dict[int, float] | None = None
     created_at: float
+
+
+class CheckRequest(BaseModel):
+    """Proofs to judge with the checker the search uses, all for one prover. The request
+    waits up to ``wait_s`` for the verdicts (0: return at once and poll the job's URL); the
+    wait is a long poll, bounded like one (20 s) so that no client or proxy times out on it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checks: list[ProofCheck] = Field(min_length=1, max_length=MAX_CHECKS_PER_JOB)
+    wait_s: float = Field(default=10.0, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _one_prover(self) -> CheckRequest:
+        if len({check.prover for check in self.checks}) > 1:
+            raise ValueError("a batch holds proofs for one prover; send one batch per prover")
+        return self
+
+
+class CheckView(BaseModel):
+    """A check job: ``results`` (in the order given) and ``summary`` once it is ``done``."""
+
+    id: str
+    status: JobStatus
+    prover: ProverKind
+    url: str
+    results: list[CheckResult] | None = None
+    summary: dict[str, int] | None = None
+    message: str = ""
+    attempts: int = 0
+    worker: str | None = None
+    created_at: float
+    finished_at: float | None = None
+    versions: dict[str, str | None] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from prover.check_command import check_command
 from prover.commands import register_model_commands
 from prover.doctor import backends, run_checks
 from prover.model_policy import PolicyError, check_policy
@@ -197,6 +198,7 @@ def main() -> None:
     prove   search for a proof of one theorem (given inline or by benchmark name)
     eval    run the search over a benchmark split, resumable, with a summary table
     report  write the evaluation report (HTML, Markdown, plots) of an eval results file
+    check   judge given proofs (JSON lines) with the search's checker, no search
     api     serve the HTTP API in front of the Redis job queue
     worker  run searches from the queue
     doctor  report what is installed and which prover backends can run
@@ -373,6 +375,7 @@ def doctor(lean_project, lean_repl_cmd, as_json) -> None:
     console.print("usable backends: " + (", ".join(b for b, ok in usable.items() if ok) or "none"))
 
 
+main.add_command(check_command)
 main.add_command(api_command)
 main.add_command(worker_command)
 main.add_command(hash_key_command)

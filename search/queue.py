@@ -33,7 +33,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from search import queue_scripts
-from search.queue_jobs import Delivery, JobSpec, JobStatus
+from search.queue_jobs import AnySpec, Delivery, JobSpec, JobStatus, parse_spec
 from search.result import SearchStats
 
 GROUP = "workers"
@@ -41,6 +41,11 @@ GROUP = "workers"
 EVENTS_KEPT = 1000
 #: Upper bounds (seconds) of the search-time and prover-time histogram buckets.
 LATENCY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+
+
+def eval_of(spec: AnySpec) -> str:
+    """The evaluation run a job belongs to ('' for none; check jobs belong to none)."""
+    return (spec.eval_id or "") if isinstance(spec, JobSpec) else ""
 
 
 def new_id() -> str:
@@ -133,15 +138,15 @@ class JobQueue:
         ]
 
     # -- API side -------------------------------------------------------------------------
-    async def submit(self, spec: JobSpec) -> str:
+    async def submit(self, spec: AnySpec) -> str:
         """Record and enqueue one job; returns its id."""
         (job_id,) = await self.submit_many([spec])
         return job_id
 
-    async def submit_many(self, specs: Iterable[JobSpec]) -> list[str]:
+    async def submit_many(self, specs: Iterable[AnySpec]) -> list[str]:
         """Record and enqueue jobs in one round trip per thousand (an eval run is hundreds)."""
         ids: list[str] = []
-        batch: list[JobSpec] = []
+        batch: list[AnySpec] = []
         for spec in specs:
             batch.append(spec)
             if len(batch) == 1000:
@@ -151,15 +156,15 @@ class JobQueue:
             ids += await self._submit_batch(batch)
         return ids
 
-    async def _submit_batch(self, specs: list[JobSpec]) -> list[str]:
+    async def _submit_batch(self, specs: list[AnySpec]) -> list[str]:
         ids = [new_id() for _ in specs]
         now = time.time()
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id, spec in zip(ids, specs, strict=True):
-                prover = spec.theorem.prover.value
+                prover = spec.prover.value
                 await self._scripts["SUBMIT"](
                     keys=self._keys(job_id, prover),
-                    args=[job_id, spec.model_dump_json(), prover, now, spec.eval_id or ""],
+                    args=[job_id, spec.model_dump_json(), prover, now, eval_of(spec)],
                     client=pipe,
                 )
             await pipe.execute()
@@ -257,7 +262,7 @@ class JobQueue:
 
     async def start(
         self, prover: str, delivery: Delivery, consumer: str
-    ) -> tuple[int, JobSpec] | None:
+    ) -> tuple[int, AnySpec] | None:
         """Mark the job running; returns (attempt number, spec), or None if it needs no run."""
         reply = await self._scripts["START"](
             keys=self._keys(delivery.job_id, prover),
@@ -265,7 +270,7 @@ class JobQueue:
         )
         if reply[0] < 0:
             return None
-        return int(reply[0]), JobSpec.model_validate_json(reply[1])
+        return int(reply[0]), parse_spec(reply[1])
 
     async def attempts(self, job_id: str) -> int:
         return int(await self.redis.hget(self.job_key(job_id), "attempts") or 0)

@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -28,9 +29,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from prover.model_policy import PolicyError, check_policy
 from prover.policy import Policy
+from search.checking import CheckBatch, check_many
 from search.env.base import ProofEnvironment
 from search.queue import JobQueue
-from search.queue_jobs import Delivery, JobSpec, JobStatus
+from search.queue_jobs import CheckSpec, Delivery, JobSpec, JobStatus
 from search.result import SearchResult, SearchStats
 from search.runner import run_search_safely, versions
 
@@ -41,6 +43,15 @@ T = TypeVar("T")
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 #: How often a worker whose policy server is down asks it again.
 POLICY_RETRY_S = 2.0
+
+
+class Lease(Enum):
+    """How a watched job ended other than by finishing."""
+
+    #: The worker stalled and another one took the job over: it writes the result.
+    LOST = "lost"
+    #: A cancel was requested.
+    CANCELLED = "cancelled"
 
 
 def default_name() -> str:
@@ -153,8 +164,12 @@ class Worker:
         if started is None:
             return
         attempt, spec = started
-        log.info("job %s attempt %d: %s", delivery.job_id, attempt, spec.theorem.name)
-        outcome = await self._search(delivery, spec)
+        if isinstance(spec, CheckSpec):
+            log.info("job %s attempt %d: %d checks", delivery.job_id, attempt, len(spec.checks))
+            outcome = await self._check(delivery, spec)
+        else:
+            log.info("job %s attempt %d: %s", delivery.job_id, attempt, spec.theorem.name)
+            outcome = await self._search(delivery, spec)
         if outcome is None:  # lease lost: the worker that took the job over writes the result
             log.warning(
                 "job %s: lease lost to another worker; dropping attempt %d",
@@ -169,13 +184,13 @@ class Worker:
                 self.prover, delivery, attempt, status, message, payload, self.versions
             )
         )
-        if written and result is not None:
+        if written and isinstance(result, SearchResult):
             await self.queue.record_latency(result.stats)
 
     async def _search(
         self, delivery: Delivery, spec: JobSpec
     ) -> tuple[JobStatus, str, SearchResult | None] | None:
-        """Run the search beside its watcher; None when the lease was lost."""
+        """Run the search under the watcher; None when the lease was lost."""
         latest: SearchStats | None = None
 
         def on_progress(stats: SearchStats) -> None:
@@ -188,30 +203,52 @@ class Worker:
                 spec.theorem, self.env, self.policy, spec.config, on_progress, reraise=reraise
             )
         )
+        outcome = await self._watched(delivery, search, lambda: latest)
+        if outcome is Lease.LOST:
+            return None
+        if outcome is Lease.CANCELLED:
+            return JobStatus.CANCELLED, "cancelled by request", None
+        return JobStatus(outcome.status.value), outcome.message, outcome
+
+    async def _check(
+        self, delivery: Delivery, spec: CheckSpec
+    ) -> tuple[JobStatus, str, CheckBatch | None] | None:
+        """Judge a batch of proofs under the watcher; None when the lease was lost."""
+        checks = asyncio.create_task(check_many(lambda _: self.env, spec.checks, self.concurrency))
+        outcome = await self._watched(delivery, checks, lambda: None)
+        if outcome is Lease.LOST:
+            return None
+        if outcome is Lease.CANCELLED:
+            return JobStatus.CANCELLED, "cancelled by request", None
+        batch = CheckBatch.of(outcome)
+        return JobStatus.DONE, batch.describe(), batch
+
+    async def _watched(
+        self, delivery: Delivery, task: asyncio.Task[T], latest: Callable[[], SearchStats | None]
+    ) -> T | Lease:
+        """Wait for ``task`` while renewing the job's lease every ``poll_s`` and publishing
+        ``latest()`` progress; cancel it when a cancel is requested or the lease is lost."""
         published_at, published = 0.0, (-1, -1)
         try:
             while True:
-                done, _ = await asyncio.wait([search], timeout=self.queue.poll_s)
+                done, _ = await asyncio.wait([task], timeout=self.queue.poll_s)
                 if done:
-                    result = search.result()
-                    return JobStatus(result.status.value), result.message, result
+                    return task.result()
                 lease = await self.queue.heartbeat(self.prover, delivery, self.name)
                 if lease != 0:
-                    search.cancel()
-                    await asyncio.gather(search, return_exceptions=True)
-                    if lease < 0:
-                        return None
-                    return JobStatus.CANCELLED, "cancelled by request", None
-                now = time.monotonic()
-                if latest is not None and now - published_at >= self.progress_interval_s:
-                    marker = (latest.expansions, latest.prover_calls)
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return Lease.LOST if lease < 0 else Lease.CANCELLED
+                stats, now = latest(), time.monotonic()
+                if stats is not None and now - published_at >= self.progress_interval_s:
+                    marker = (stats.expansions, stats.prover_calls)
                     if marker != published:
                         published, published_at = marker, now
-                        await self.queue.progress(delivery.job_id, latest)
+                        await self.queue.progress(delivery.job_id, stats)
         finally:
-            if not search.done():
-                search.cancel()
-                await asyncio.gather(search, return_exceptions=True)
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _policy_back(self) -> bool:
         """Whether the policy answers again (the model-free policy always does)."""

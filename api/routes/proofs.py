@@ -15,7 +15,7 @@ from api.deps import QueueDep, benchmark_theorems, not_found, require_worker
 from api.schemas import CancelAccepted, JobAccepted, JobView, ProofRequest
 from search.benchmarks import BenchmarkError, find_theorem
 from search.env import coq_syntax, lean_syntax
-from search.queue_jobs import TERMINAL, JobSpec, JobStatus
+from search.queue_jobs import TERMINAL, JobSpec, JobStatus, parse_spec
 from search.result import SearchResult
 from search.types import ProverKind, Theorem, UnsafeInput
 
@@ -88,8 +88,8 @@ def job_view(job_id: str, record: dict[str, str], result_json: str | None) -> Jo
 @router.get("/{job_id}")
 async def get_job(job_id: str, queue: QueueDep) -> JobView:
     record = await queue.job(job_id)
-    if record is None:
-        raise not_found("job", job_id)
+    if record is None or not isinstance(parse_spec(record["spec"]), JobSpec):
+        raise not_found("job", job_id)  # a check job is read at /v1/checks
     return job_view(job_id, record, await queue.result(job_id))
 
 

@@ -1,17 +1,22 @@
-"""What every prover subprocess needs: its own process group and a memory cap.
+"""What every prover subprocess needs: its own process group, a memory cap, and death with
+its parent.
 
 Prover processes run untrusted tactics; a tactic that allocates without bound must kill its
 own process (``RLIMIT_AS``) and not the machine, and a process we give up on is killed with
-its whole group (``lake env repl`` and ``coqtop`` may start children).
+its whole group (``lake env repl`` and ``coqtop`` may start children). A worker killed with
+``kill -9`` cannot kill anything: its provers get SIGKILL from the kernel instead
+(``PR_SET_PDEATHSIG``), so a ``coqc`` check does not run on for minutes after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import resource
 import signal
+import sys
 
 import psutil
 
@@ -21,8 +26,14 @@ def memory_limiter(limit_bytes: int):
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+        if sys.platform == "linux":
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return apply
+
+
+#: ``prctl`` option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def kill_group(proc: asyncio.subprocess.Process | None) -> None:
