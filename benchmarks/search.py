@@ -51,14 +51,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from prover.automation import AutomationPolicy, coq_closers
-from prover.policy import Candidate, Policy, normalize_priors
+from prover.compose import make_environment
 from search.benchmarks import SPLITS, load_minif2f
 from search.config import Expansion, ProverLimits, SearchConfig, Strategy, default_workers
 from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_check import coq_version
 from search.env.coq_syntax import parse_proof
+from search.policy import Candidate, LocalPolicy, Policy, normalize_priors
 from search.result import SearchStatus
-from search.runner import make_environment, run_search_safely, versions
+from search.runner import run_search_safely, versions
 from search.types import ProofState, ProverKind, StepOutcome, Theorem, UnsafeInput, Verdict
 
 BEST_FIRST = "best-first"
@@ -76,7 +77,7 @@ WARMUP = Theorem(name="dcoprover_warmup", statement="Theorem dcoprover_warmup : 
 
 
 # -- policies ------------------------------------------------------------------------------
-class ScriptPolicy:
+class ScriptPolicy(LocalPolicy):
     """A fixed list of closing tactics, each tried alone: ``intros.`` then the tactic.
 
     Run through pass@N, this is 'try every tactic once', the baseline best-first search has to

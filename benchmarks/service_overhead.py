@@ -46,13 +46,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from prover.compose import make_environment, make_policy
 from search.benchmarks import SPLITS, load_minif2f
 from search.config import ProverLimits, SearchConfig
 from search.env.coq_check import coq_version
 from search.eval import evaluate
 from search.queue import JobQueue, connect
 from search.queue_jobs import JobSpec
-from search.runner import make_environment, make_policy
 from search.types import ProverKind, Theorem
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ import shutil
 import sympy
 
 from prover.factoring import factor_steps
-from prover.policy import Candidate, dedupe_and_sort, normalize_priors
+from search.policy import Candidate, LocalPolicy, dedupe_and_sort, normalize_priors
 from search.types import ProofState, ProverKind, Theorem
 
 #: Tactics that close (or try to close) a goal outright, with prior weights.
@@ -619,7 +619,7 @@ def lean_tactic_weights(theorem: Theorem, state: ProofState) -> dict[str, float]
     return weights
 
 
-class AutomationPolicy:
+class AutomationPolicy(LocalPolicy):
     """Fixed-prior automation tactics for one prover (``coq`` or ``lean``)."""
 
     def __init__(self, prover: ProverKind = ProverKind.COQ) -> None:

@@ -18,11 +18,11 @@ from typing import IO
 import click
 from pydantic import ValidationError
 
+from prover.compose import make_environment
 from search.benchmarks import BenchmarkError, load_minif2f
 from search.checking import CheckResult, CheckVerdict, ProofCheck, check_many, summary
 from search.config import LeanConfig, ProverLimits
 from search.env.base import ProofEnvironment
-from search.runner import make_environment
 from search.types import ProverKind
 
 #: A line longer than this is refused unread (three texts of 100,000 characters fit).

@@ -20,8 +20,8 @@ from rich.table import Table
 
 from prover.check_command import check_command
 from prover.commands import register_model_commands
+from prover.compose import POLICIES, make_environment, make_policy
 from prover.doctor import backends, run_checks
-from prover.model_policy import PolicyError, check_policy
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
 from search.config import (
@@ -35,10 +35,11 @@ from search.config import (
 )
 from search.env import coq_syntax, lean_syntax
 from search.eval import Summary, evaluate, finished_names
+from search.policy import PolicyError
 from search.queue_client import QueueUnavailable, evaluate_through_queue, prove_through_queue
 from search.report import ReportError, write_report
 from search.result import SearchResult
-from search.runner import POLICIES, make_environment, make_policy, run_search
+from search.runner import run_search
 from search.types import ProverKind, Theorem, UnsafeInput
 
 DATA_HELP = "Benchmark JSONL file or repository checkout (default: download, pinned)."
@@ -185,7 +186,7 @@ async def policy_ready(policy) -> None:
     """Exit with the reason now, not once per theorem, if a model server is down or does not
     serve the model (the model-free policy has nothing to check)."""
     try:
-        await check_policy(policy)
+        await policy.check()
     except PolicyError as exc:
         fail(str(exc))
 
@@ -262,11 +263,12 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
         env = make_environment(theorem.prover, limits, hammer=options["hammer"], lean=lean)
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc))
+    policy = policy_from(options, theorem.prover)
     try:
-        policy = policy_from(options, theorem.prover)
         await policy_ready(policy)
         return await run_search(theorem, env, policy, config)
     finally:
+        await policy.close()
         await env.close()
 
 
@@ -327,9 +329,13 @@ def eval_command(
     policy = policy_from(options, prover)
 
     async def checked_evaluate():
-        await policy_ready(policy)
-        in_flight = concurrency or env.limits.pool_size
-        return await evaluate(theorems, env, policy, config, out, in_flight)
+        try:
+            await policy_ready(policy)
+            in_flight = concurrency or env.limits.pool_size
+            return await evaluate(theorems, env, policy, config, out, in_flight)
+        finally:
+            await policy.close()
+            await env.close()
 
     summary = asyncio.run(checked_evaluate())
     summary.print()

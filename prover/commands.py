@@ -287,12 +287,12 @@ def iterate(
     """Expert iteration: search with the policy, keep verified proofs, retrain, repeat."""
     import asyncio
 
+    from prover.compose import make_environment
     from prover.data import DataError
     from prover.iterate import iterate as run_rounds
     from prover.train import TrainConfig
     from search.benchmarks import BenchmarkError, load_minif2f
     from search.config import SearchConfig
-    from search.runner import make_environment
     from search.types import ProverKind
 
     try:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from prover.config import PolicyConfig, SamplingConfig
-from prover.policy import Candidate, dedupe_and_sort
 from prover.prompts import (
     RejectedCandidate,
     clean_proof,
@@ -23,21 +22,10 @@ from prover.prompts import (
     proof_template,
     tactic_template,
 )
+from search.policy import Candidate, dedupe_and_sort
 from search.types import ProofState, Theorem
 
 log = logging.getLogger(__name__)
-
-
-class PolicyError(RuntimeError):
-    """The policy backend could not answer (server down, unknown model, rejected request)."""
-
-
-async def check_policy(policy: object) -> None:
-    """Raise ``PolicyError`` if ``policy``'s backend cannot serve now (server down, model not
-    served); a model-free policy has nothing to check."""
-    check = getattr(policy, "check", None)
-    if check is not None:
-        await check()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import asyncio
 import openai
 
 from prover.config import OpenAIBackendConfig, SamplingConfig
-from prover.model_policy import Completion, PolicyError
+from prover.model_policy import Completion
+from search.policy import PolicyError
 
 #: Ask for the sampled token's log-prob (and one alternative, which every server accepts).
 _LOGPROBS = 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from search.runner import POLICIES
+from prover.compose import POLICIES
 from search.types import ProverKind
 
 REDIS_HELP = "Redis URL, e.g. redis://localhost:6379/0."
@@ -170,8 +170,8 @@ def worker_command(
     """Run searches from the queue until SIGTERM (then finish or release them)."""
     from pydantic import ValidationError
 
+    from prover.compose import make_environment, make_policy
     from search.config import LeanConfig, ProverLimits
-    from search.runner import make_environment, make_policy
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:

@@ -29,9 +29,9 @@ import heapq
 import time
 from collections.abc import Callable
 
-from prover.policy import Candidate, Policy
 from search.config import Expansion, Scoring, SearchConfig
 from search.env.base import ProofEnvironment, ProofSession
+from search.policy import Candidate, Policy
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
 from search.types import (
     Failed,

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from prover.policy import Policy
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
+from search.policy import Policy
 from search.result import SearchResult
 from search.runner import run_search_safely, versions
 from search.types import Theorem

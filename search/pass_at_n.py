@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import time
 
-from prover.policy import Policy
 from search.best_first import MAX_PROVER_FAULTS, ProgressHook
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.pass_at_k import pass_at_k_curve
+from search.policy import Policy
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
 from search.types import Failed, Proved, ProverFault, Theorem, UnsafeInput, Verdict
 

@@ -27,10 +27,9 @@ from typing import TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from prover.model_policy import PolicyError, check_policy
-from prover.policy import Policy
 from search.checking import CheckBatch, check_many
 from search.env.base import ProofEnvironment
+from search.policy import Policy, PolicyError
 from search.queue import JobQueue
 from search.queue_jobs import CheckSpec, Delivery, JobSpec, JobStatus
 from search.result import SearchResult, SearchStats
@@ -136,6 +135,7 @@ class Worker:
         await asyncio.gather(*self.running.values(), return_exceptions=True)
         with contextlib.suppress(*REDIS_DOWN):
             await self.queue.unregister(self.prover, self.name)
+        await self.policy.close()
         await self.env.close()
 
     async def _run_job(self, delivery: Delivery) -> None:
@@ -253,7 +253,7 @@ class Worker:
     async def _policy_back(self) -> bool:
         """Whether the policy answers again (the model-free policy always does)."""
         try:
-            await check_policy(self.policy)
+            await self.policy.check()
         except PolicyError as exc:
             log.warning("policy still unavailable: %s", exc)
             return False

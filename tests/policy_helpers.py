@@ -16,10 +16,10 @@ import uvicorn
 
 from prover.config import BatchingConfig, OpenAIBackendConfig, TransformersBackendConfig
 from prover.hf_backend import TransformersEngine
-from prover.model_policy import PolicyError
 from prover.openai_backend import OpenAICompleter
 from prover.serve import create_app
 from prover.train import TrainConfig
+from search.policy import PolicyError
 
 
 def tiny_train_config(**overrides) -> TrainConfig:

@@ -32,7 +32,7 @@ from prover.automation import (
     unroll_bound,
     unrolling_step,
 )
-from prover.policy import Candidate, dedupe_and_sort
+from search.policy import Candidate, dedupe_and_sort
 from search.types import ProofState, ProverKind, Theorem
 
 THEOREM = Theorem(

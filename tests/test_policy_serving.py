@@ -15,6 +15,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from prover.backends import make_model_policy
+from prover.compose import make_policy
 from prover.config import (
     BatchingConfig,
     OpenAIBackendConfig,
@@ -24,11 +25,11 @@ from prover.config import (
 )
 from prover.generation import PromptTooLong
 from prover.hf_backend import ModelLoadError, TransformersEngine, load_model
-from prover.model_policy import ModelPolicy, PolicyError
+from prover.model_policy import ModelPolicy
 from prover.openai_backend import OpenAICompleter
 from prover.prompts import tactic_template
 from prover.tiny_model import build_tiny_model
-from search.runner import make_policy
+from search.policy import PolicyError
 from search.types import ProofState, ProverKind, Theorem
 from tests.policy_helpers import free_port, prover_cli, running_server, served_by_cli
 

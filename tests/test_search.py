@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from prover.automation import AutomationPolicy
-from prover.policy import Candidate, dedupe_and_sort
 from search.benchmarks import find_theorem, load_minif2f
 from search.best_first import best_first, node_score
 from search.config import Expansion, Scoring, SearchConfig, Strategy
 from search.pass_at_n import pass_at_n
+from search.policy import Candidate, LocalPolicy, dedupe_and_sort
 from search.result import NodeStatus, SearchResult
 from search.types import ProofState, ProverKind, Theorem
 
 pytestmark = pytest.mark.coq
 
 
-class ListPolicy:
+class ListPolicy(LocalPolicy):
     """A policy that proposes a fixed list of tactics or proofs, in order.
 
     Real search code, real prover: only the proposals are fixed, so a test can put a looping
@@ -222,7 +222,7 @@ async def test_search_goes_on_after_a_looping_tactic_and_merges_equal_states(coq
     assert_coqc_accepts(result)
 
 
-class StagedPolicy:
+class StagedPolicy(LocalPolicy):
     """Different fixed proposals before and after the binder is introduced."""
 
     name = "staged"

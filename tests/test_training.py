@@ -8,12 +8,12 @@ import json
 import pytest
 import torch
 
+from prover.compose import make_policy
 from prover.data import IGNORE, DataError, Example, encode, load_examples
 from prover.hf_backend import load_model
 from prover.prompts import proof_template, tactic_template
 from prover.tiny_model import build_tiny_model
 from prover.train import LOG_NAME, RECIPE_NAME, TENSORBOARD_DIR, LossKind, train
-from search.runner import make_policy
 from search.types import ProofState, ProverKind, Theorem
 from tests.policy_helpers import prover_cli, tiny_train_config
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from prover.policy import Candidate
+from search.policy import Candidate, LocalPolicy
 from search.types import ProofState, Theorem
 
 
-class ScriptedPolicy:
+class ScriptedPolicy(LocalPolicy):
     name = "scripted-hostile"
 
     def __init__(self, texts: list[str]) -> None:

@@ -3,6 +3,8 @@
 Best-first search asks for ``tactics(state, n)``; pass@N asks for ``proofs(theorem, n)``.
 Both return candidates with their sequence log-probability (sum of token log-probs) and token
 count, de-duplicated and sorted best first, so that scores are comparable across backends.
+The protocol lives here, with the search that calls it; its implementations (the model-free
+automation, the model policies) live in ``prover/`` and import it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class Candidate:
     count: int = 1
 
 
+class PolicyError(RuntimeError):
+    """The policy backend could not answer (server down, unknown model, rejected request)."""
+
+
 @runtime_checkable
 class Policy(Protocol):
     """Proposes tactics for a proof state and whole proofs for a theorem."""
@@ -35,6 +41,26 @@ class Policy(Protocol):
     async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]: ...
 
     async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]: ...
+
+    async def check(self) -> None:
+        """Raise ``PolicyError`` if the policy cannot answer now (its server is down, or does
+        not serve its model); callers check once before a run rather than once per theorem."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the policy holds (an HTTP client, a loaded model)."""
+        ...
+
+
+class LocalPolicy:
+    """Base of the policies that answer from this process with nothing to check or release
+    (the model-free automation, scripted policies in tests and benchmarks)."""
+
+    async def check(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
 
 def dedupe_and_sort(candidates: Iterable[Candidate]) -> list[Candidate]:
