@@ -16,8 +16,9 @@ class Settings:
     """``key_hashes``: SHA-256 hex digests of the accepted API keys (plaintext is never kept);
     ``auth`` False serves mutating routes without keys (local use only). ``data``: per prover,
     the benchmark JSONL or checkout used for jobs and evals named by benchmark (absent: the
-    pinned download). ``lease_s`` must match the workers'. ``redis_connections`` bounds the
-    Redis pool (each open event stream holds one connection)."""
+    statements shipped with dcoprover). ``lease_s`` must match the workers'.
+    ``redis_connections`` bounds the Redis pool (each open event stream holds one
+    connection)."""
 
     redis_url: str
     key_hashes: frozenset[str] = field(default_factory=frozenset)

@@ -711,7 +711,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--data",
         type=Path,
         default=None,
-        help="MiniF2F-Coq JSONL or checkout (default: pinned download)",
+        help="MiniF2F-Coq JSONL or checkout (default: the statements shipped with dcoprover)",
     )
     parser.add_argument("--split", choices=SPLITS, default="test")
     parser.add_argument(

@@ -122,7 +122,7 @@ async def judge(
               show_default=True, help="For lines that do not name their prover.")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="MiniF2F-Coq JSONL or checkout, for lines that name a benchmark theorem "
-                   "(default: the pinned download).")
+                   "(default: the statements shipped with dcoprover).")
 @click.option("--lean-data", type=click.Path(path_type=Path), default=None,
               help="The same for Lean (MiniF2F-Lean4 JSONL or checkout).")
 @click.option("--concurrency", type=int, default=None,

@@ -42,7 +42,10 @@ from search.result import SearchResult
 from search.runner import run_search
 from search.types import ProverKind, Theorem, UnsafeInput
 
-DATA_HELP = "Benchmark JSONL file or repository checkout (default: download, pinned)."
+DATA_HELP = (
+    "Benchmark JSONL file or repository checkout, or github[@COMMIT] to download one "
+    "(default: the statements shipped with dcoprover)."
+)
 
 
 def search_options(command):

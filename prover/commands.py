@@ -254,7 +254,7 @@ def train(data_paths, base_model, out, prover, **options) -> None:
     "--data",
     type=click.Path(path_type=Path),
     default=None,
-    help="MiniF2F JSONL or checkout (default: download, pinned).",
+    help="MiniF2F JSONL or checkout (default: the statements shipped with dcoprover).",
 )
 @click.option("--split", type=click.Choice(["test", "valid"]), default="valid", show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first K theorems.")

@@ -41,7 +41,7 @@ LEASE_HELP = "Seconds a running job survives without a heartbeat (same on api an
     type=click.Path(path_type=Path),
     default=None,
     help="MiniF2F-Coq JSONL or checkout for jobs and evals named by benchmark "
-    "(default: the pinned download).",
+    "(default: the statements shipped with dcoprover; 'github' downloads the pinned commit).",
 )
 @click.option(
     "--lean-data",

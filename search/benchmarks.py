@@ -1,10 +1,11 @@
 """Benchmark statement sets: MiniF2F for Coq (LLM4Rocq/miniF2F-rocq) and Lean 4.
 
-``--data`` takes either a JSONL file (fields ``name``, ``split``, ``header``,
-``formal_statement``, ``source``; the format of the project's shared data) or a checkout of
-the benchmark's repository. Without it, the repository is downloaded once, at a pinned commit,
-into a cache directory (``$DCOPROVER_CACHE`` or ``~/.cache/dcoprover``), so every run of a
-given version reads the same statements.
+Without ``--data``, the statements shipped with dcoprover are read (``search/data``, the
+pinned commits below), so the main job needs no network. ``--data`` takes a JSONL file (fields
+``name``, ``split``, ``header``, ``formal_statement``, ``source``), a checkout of the
+benchmark's repository, or ``github`` / ``github@COMMIT``: the repository downloaded once, at
+the pinned or the named commit, into a cache directory (``$DCOPROVER_CACHE`` or
+``~/.cache/dcoprover``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import os
 import re
 import tarfile
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 from search.env.lean_versions import lean_pins
@@ -40,6 +42,10 @@ MINIF2F_SOURCES = {
         lean_pins()["MINIF2F_REPO"].removeprefix("https://github.com/"), lean_pins()["MINIF2F_REV"]
     ),
 }
+#: The statements shipped with the package, one JSONL file per prover (``search/data``).
+EMBEDDED = {ProverKind.COQ: "minif2f-coq.jsonl", ProverKind.LEAN: "minif2f-lean4.jsonl"}
+#: ``--data github`` downloads the pinned commit; ``--data github@COMMIT`` another one.
+DOWNLOAD = re.compile(r"github(?:@(?P<commit>[0-9a-f]{7,40}))?")
 SPLITS = ("test", "valid")
 _LEAN_DECL = re.compile(r"^(?:theorem|lemma)\s+([^\s(:{\[]+)", re.M)
 _LEAN_SPLITS = {"test": "Test", "valid": "Valid"}
@@ -167,8 +173,8 @@ def download(source: BenchmarkSource, url: str | None = None) -> Path:
             payload = response.read()
     except OSError as exc:
         raise BenchmarkError(
-            f"cannot download {source.archive_url} ({exc}); pass --data with a JSONL file "
-            "or a checkout of the benchmark"
+            f"cannot download {source.archive_url} ({exc}); leave out --data for the "
+            "statements shipped with dcoprover, or pass a JSONL file or a checkout"
         ) from None
     partial = target.with_suffix(".partial")
     with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
@@ -189,6 +195,11 @@ def load_minif2f(
     prover = ProverKind(prover)
     source = MINIF2F_SOURCES[prover]
     if data is None:
+        with resources.as_file(resources.files("search.data") / EMBEDDED[prover]) as embedded:
+            return _select(read_jsonl(embedded, prover, include_unsupported), split)
+    wanted = DOWNLOAD.fullmatch(str(data))
+    if wanted:
+        source = replace(source, commit=wanted["commit"] or source.commit)
         data = download(source)
     if not data.exists():
         raise BenchmarkError(f"{data}: no such file or directory")
@@ -198,11 +209,15 @@ def load_minif2f(
         theorems = read_coq_checkout(data, source)
     else:
         theorems = read_lean_checkout(data, source)
-    if split is not None:
-        if split not in SPLITS:
-            raise BenchmarkError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-        theorems = [t for t in theorems if t.split == split]
-    return theorems
+    return _select(theorems, split)
+
+
+def _select(theorems: list[Theorem], split: str | None) -> list[Theorem]:
+    if split is None:
+        return theorems
+    if split not in SPLITS:
+        raise BenchmarkError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    return [t for t in theorems if t.split == split]
 
 
 def find_theorem(theorems: list[Theorem], name: str) -> Theorem:

@@ -6,6 +6,7 @@ import functools
 import http.server
 import tarfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,34 @@ def test_lean_checkout_files_parse_like_the_shared_rows(tmp_path, minif2f_lean_r
 def test_shared_lean_jsonl_loads(minif2f_lean):
     theorems = load_minif2f(ProverKind.LEAN, minif2f_lean, "valid")
     assert len(theorems) == 244 and all(t.prover is ProverKind.LEAN for t in theorems)
+
+
+def test_the_statements_ship_with_the_package_and_load_without_a_network(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the embedded statements must not need the network")
+
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    coq = load_minif2f(ProverKind.COQ, include_unsupported=True)
+    lean = load_minif2f(ProverKind.LEAN)
+    assert len(coq) == 488 and len(load_minif2f(ProverKind.COQ)) == 477 and len(lean) == 488
+    assert len(load_minif2f(ProverKind.COQ, split="test")) == 241
+    assert {t.source.split(":")[0] for t in coq} == {"LLM4Rocq/miniF2F-rocq@b60affae5d9b"}
+    assert {t.source.split(":")[0] for t in lean} == {"yangky11/miniF2F-lean4@5746b7d6c478"}
+
+
+def test_the_shipped_statements_are_the_shared_ones(minif2f_coq, minif2f_lean):
+    for prover, shared in ((ProverKind.COQ, minif2f_coq), (ProverKind.LEAN, minif2f_lean)):
+        assert load_minif2f(prover, include_unsupported=True) == load_minif2f(
+            prover, shared, include_unsupported=True
+        )
+
+
+def test_github_at_a_commit_downloads_that_revision(tmp_path, monkeypatch):
+    """--data github@COMMIT fetches the named commit's archive (here from a refusing URL: the
+    error names what was asked for)."""
+    monkeypatch.setenv("DCOPROVER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(BenchmarkError, match=r"miniF2F-rocq/archive/0123abc\.tar\.gz"):
+        load_minif2f(ProverKind.COQ, Path("github@0123abc"))
+    with pytest.raises(BenchmarkError, match=r"miniF2F-rocq/archive/b60affae5d9b\.tar\.gz"):
+        load_minif2f(ProverKind.COQ, Path("github"))
