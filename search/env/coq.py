@@ -159,8 +159,9 @@ class CoqSession:
         self._root_prompt = coqtop.prompt
         self._line = []
         goals = await self._show()
-        if not goals:
-            raise UnsafeInput("statement opened no goal")
+        if len(goals) != 1:
+            # Two goals at the root is a mutual theorem (the static checks refuse them too).
+            raise UnsafeInput(f"statement opened {len(goals)} goals, not one")
         self._states[0] = _StateRecord(path=(), goals=goals)
         self.root = ProofState(key=0, goals=goals)
 

@@ -59,7 +59,13 @@ ALLOWED_AXIOMS = frozenset(
 #: ``lra``/``nra`` need these and most MiniF2F-Coq headers do not import them. The ``Zify*``
 #: modules teach ``lia``'s front end ``Nat.modulo``/``Nat.div``, ``N`` and ``^`` with
 #: constant exponents, and booleans (``n mod 7 = 5 -> 5 * n mod 7 = 4`` becomes one ``lia``).
-DEFAULT_PREAMBLE = ("From Coq Require Import Lia Lra Psatz Field ZifyNat ZifyN ZifyPow ZifyBool.",)
+#: ``Unset Allow StrictProp`` first: Coq 8.16's SProp conversion bugs (rocq#22378, #21690) need
+#: SProp, which a header can reach without naming it (a universe inferred by unification, the
+#: generated ``_sind`` schemes); with the flag off Coq itself refuses every use of it.
+DEFAULT_PREAMBLE = (
+    "Unset Allow StrictProp.",
+    "From Coq Require Import Lia Lra Psatz Field ZifyNat ZifyN ZifyPow ZifyBool.",
+)
 HAMMER_PREAMBLE = "From Hammer Require Import Tactics."
 
 

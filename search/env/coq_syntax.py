@@ -96,7 +96,9 @@ _NAME = r"[^\W\d][\w']*"
 #: one imports, scopes or defines; none declares an axiom (``Declare Instance``, ``Parameter``),
 #: opens a proof (a definition needs its body, ``:=``), adds a hint, sets a kernel option,
 #: recurses (Coq 8.16's guard checker accepts ill-founded ``Fixpoint``s, rocq#20413, #20455,
-#: #21053) or aliases modules (rocq#21685).
+#: #21053), declares an inductive type (rocq#22378 needs let-ins in a constructor's type, and
+#: a definition can hide them) or aliases modules (rocq#21685). MiniF2F's headers need none
+#: of these but ``Fixpoint`` and one functor application.
 HEADER_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (what, re.compile(pattern))
     for what, pattern in (
@@ -105,11 +107,7 @@ HEADER_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("Open Scope", rf"(?:(?:Local|Global) )?(?:Open|Close) Scope {_NAME}\."),
         ("Declare Scope", rf"Declare Scope {_NAME}\."),
         ("Delimit Scope", rf"Delimit Scope {_NAME} with {_NAME}\."),
-        (
-            "a definition with its body",
-            rf"(?:Local )?(?:Definition|Inductive|Variant|Record|Structure) "
-            rf"{_NAME}(?=[ :({{\[]).*:=.*\.",
-        ),
+        ("a definition with its body", rf"(?:Local )?Definition {_NAME}(?=[ :({{\[]).*:=.*\."),
         ("Notation", r'(?:Local )?(?:Notation|Infix) ".*\.'),
         ("an implicit-arguments flag",
          r"(?:Set|Unset) (?:Implicit Arguments|Strict Implicit|Maximal Implicit Insertion"
@@ -123,10 +121,20 @@ KNOWN_HEADER_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a functor application",
      re.compile(rf"Module {_NAME} := {_QUALID}(?: ?\( ?{_QUALID} ?\)| {_QUALID})+\.")),
 )
-_INDUCTIVE = re.compile(r"(?:Local )?(?:Inductive|Variant|Record|Structure) ")
 #: Words a header's definitions and notations may not use: ``ltac:(...)`` runs tactics while
 #: the header loads, and Ltac2 replaces the proof language that ``parse_proof`` checks.
 FORBIDDEN_IN_HEADER_BODIES = frozenset({"ltac", "Ltac", "Ltac2", "Program", "Obligation"})
+#: Coq's reserved words (the reference manual's lexical conventions): a notation may not make
+#: one of them a token of its own. ``Notation "'match' x" := x`` is accepted by Coq, and then
+#: ``(match False) -> False with u : True`` reads to a checker as a match, to Coq as a mutual
+#: theorem.
+COQ_KEYWORDS = frozenset({
+    "_", "Axiom", "CoFixpoint", "Definition", "Fixpoint", "Hypothesis", "Parameter", "Prop",
+    "SProp", "Set", "Theorem", "Type", "Variable", "as", "at", "cofix", "else", "end", "fix",
+    "for", "forall", "fun", "if", "in", "let", "match", "return", "then", "where", "with",
+    "Proof", "Qed", "Defined", "Admitted", "Lemma",
+})  # fmt: skip
+_QUOTED_TOKEN = re.compile(r"'([^'\s]+)'")
 
 
 def header_digest(sentences: list[str]) -> str:
@@ -386,14 +394,16 @@ def _check_header_sentence(sentence: str, shapes: tuple[tuple[str, re.Pattern[st
             f"header command not allowed: {sentence[:80]!r} (a header holds only: {allowed})"
         )
     code = _STRING.sub(" ", sentence)
+    for string in _STRING.findall(sentence):
+        tokens = set(_QUOTED_TOKEN.findall(string)) | set(string.strip('"').split())
+        if tokens & COQ_KEYWORDS:
+            keyword = sorted(tokens & COQ_KEYWORDS)[0]
+            raise UnsafeInput(f"a notation may not use the keyword {keyword!r}: {sentence[:80]!r}")
     words = set(_WORD.findall(code))
     if words & FORBIDDEN_IN_HEADER_BODIES:
         found = sorted(words & FORBIDDEN_IN_HEADER_BODIES)[0]
         raise UnsafeInput(f"forbidden construct {found!r} in header: {sentence[:80]!r}")
     _reject_kernel_bug_features(code, "header")
-    if _INDUCTIVE.match(sentence) and ("let" in words or code.count(":=") > 1):
-        # Let-ins in constructor types: rocq#22378, #22387.
-        raise UnsafeInput(f"let-ins in an inductive type are not allowed: {sentence[:80]!r}")
 
 
 def check_statement(statement: str, name: str | None = None) -> str:
@@ -423,9 +433,34 @@ def check_statement(statement: str, name: str | None = None) -> str:
         if word in FORBIDDEN_IN_HEADER_BODIES:
             raise UnsafeInput(f"forbidden construct {word!r} in statement")
     _reject_kernel_bug_features(code, "statement")
+    if _has_unmatched_with(code):
+        # ``Theorem t : A with u : B.`` is proved as a mutual fixpoint that Coq builds itself:
+        # the guard-checker bugs without the word ``fix``.
+        raise UnsafeInput("mutual theorems ('with') are not allowed: Coq proves them as a fixpoint")
     if name is not None and match.group(2) != name:
         raise UnsafeInput(f"statement declares {match.group(2)!r}, expected {name!r}")
     return match.group(2)
+
+
+def _has_unmatched_with(code: str) -> bool:
+    """Whether a ``with`` of comment- and string-free ``code`` closes no ``match`` opened at
+    its own bracket depth (so it can only be the mutual-theorem ``with``)."""
+    depth, open_matches = 0, [0]
+    for token in re.findall(r"[A-Za-z_][\w']*|[()\[\]{}]", code):
+        if token in "([{":
+            depth += 1
+            open_matches.append(0)
+        elif token in ")]}":
+            depth = max(0, depth - 1)
+            if len(open_matches) > 1:
+                open_matches.pop()
+        elif token == "match":
+            open_matches[-1] += 1
+        elif token == "with":
+            if not open_matches[-1]:
+                return True
+            open_matches[-1] -= 1
+    return False
 
 
 def statement_sentence(statement: str) -> str:

@@ -16,8 +16,9 @@ read at leanprover/lean4 ``00c1b827`` and ``0134bc5f``), with three decisions of
   ``s!"…{e}…"`` elaborates ``e`` as a term (a ``by`` block inside can run any tactic), and so
   does a *plain-looking* string after ``throwError``, ``trace[…]``, ``dbg_trace`` or any syntax
   a file declares with ``interpolatedStr``, so no lexer can tell a harmless string from one
-  that runs code. Raw strings (``r#"…"#``, no escapes) are refused with them. ``«…»`` quoted
-  names are refused too: ``«sorryAx»`` is the identifier ``sorryAx``.
+  that runs code. Raw strings (``r#"…"#``, no escapes) are refused with them, and character
+  literals (whether ``'(' `` is one depends on the token before it). ``«…»`` quoted names are
+  refused too: ``«sorryAx»`` is the identifier ``sorryAx``.
 * **Identifiers are read with the characters every Lean version accepts** (recent Lean added
   Latin-1 and Latin Extended-A letters): where a newer Lean reads one longer identifier, we
   read several shorter tokens, so a banned word can never hide inside an identifier.
@@ -83,9 +84,8 @@ _ID_FIRST = f"A-Za-z_{_LETTER_LIKE}"
 _ID_REST = f"{_ID_FIRST}0-9'!?{_SUBSCRIPT}"
 _IDENT = re.compile(f"#?[{_ID_FIRST}][{_ID_REST}]*(?:\\.[{_ID_FIRST}][{_ID_REST}]*)*")
 #: What *some* Lean version continues an identifier with: recent Lean adds Latin-1 letters
-#: (but × and ÷), Latin Extended-A and U+2C7C (lean4 #9035, #6679). A ``'`` after one of these
-#: is read as a prime, never as a character literal: reading ``é')'`` as the literal ``')'``
-#: would hide a ``)`` that Lean 4.24 reads, and the proof could close its ``by (...)`` block.
+#: (but × and ÷), Latin Extended-A and U+2C7C (lean4 #9035, #6679). An ``r`` after one of these
+#: does not open a raw string.
 _POSSIBLY_ID_REST = re.compile(f"[{_ID_REST}\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u2c7c]")
 _CHAR_LITERAL = re.compile(r"'(?:\\.|[^'\\\n])'")
 _NATIVE_CONFIG = re.compile(r"\+native\b|\bnative\s*:=")
@@ -181,8 +181,12 @@ def lex(text: str) -> Lexed:
             end = text.find("»", i)
             i = n if ch == "«" and end < 0 else (end + 1 if ch == "«" else i + 1)
             out.append("x")
-        elif ch == "'" and starts_token and (match := _CHAR_LITERAL.match(text, i)):
+        elif ch == "'" and (match := _CHAR_LITERAL.match(text, i)):
+            # Whether Lean reads a character literal here depends on the token before the
+            # quote (``2'('`` is a numeral and a literal, ``∑'(`` a notation token and a
+            # parenthesis), which the text alone does not settle: refused, like strings.
             i = match.end()
+            literals.append("character literal")
             out.append("c")
         else:
             out.append(ch)
