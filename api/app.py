@@ -21,7 +21,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Each open event stream holds a connection while it waits for events.
         redis = connect(settings.redis_url, max_connections=settings.redis_connections)
-        app.state.queue = JobQueue(redis, prefix=settings.prefix, lease_s=settings.lease_s)
+        app.state.queue = JobQueue(redis, settings.queue)
         app.state.benchmarks = {}
         app.state.benchmark_failures = {}
         app.state.workers_seen = {}

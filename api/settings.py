@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from search.config import QueueConfig
 from search.types import ProverKind
 
 #: Largest request body accepted (a header and a statement of 100,000 characters each fit).
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseModel):
     """``key_hashes``: SHA-256 hex digests of the accepted API keys (plaintext is never kept);
     ``auth`` False serves mutating routes without keys (local use only). ``data``: per prover,
     the benchmark JSONL or checkout used for jobs and evals named by benchmark (absent: the
-    statements shipped with dcoprover). ``lease_s`` must match the workers'.
+    statements shipped with dcoprover). ``queue`` must be the workers' (the lease above all).
     ``redis_connections`` bounds the Redis pool (each open event stream holds one
     connection)."""
 
+    model_config = ConfigDict(frozen=True)
+
     redis_url: str
-    key_hashes: frozenset[str] = field(default_factory=frozenset)
+    key_hashes: frozenset[str] = frozenset()
     auth: bool = True
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    data: dict[ProverKind, Path] = field(default_factory=dict)
-    prefix: str = "prover"
-    lease_s: float = 15.0
-    redis_connections: int = 256
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
+    data: dict[ProverKind, Path] = Field(default_factory=dict)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    redis_connections: int = Field(default=256, ge=1)

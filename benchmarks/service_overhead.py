@@ -48,7 +48,7 @@ from rich.table import Table
 
 from prover.compose import make_environment, make_policy
 from search.benchmarks import SPLITS, load_minif2f
-from search.config import ProverLimits, SearchConfig
+from search.config import ProverLimits, QueueConfig, SearchConfig
 from search.env.coq_check import coq_version
 from search.eval import evaluate
 from search.queue import JobQueue, connect
@@ -167,7 +167,7 @@ async def enqueue_direct(redis_url: str, jobs: int) -> dict:
     """``JobQueue.submit`` one job per call, and ``submit_many`` in one batch: jobs per wall
     second and per CPU second of this (client) process."""
     redis = connect(redis_url)
-    queue = JobQueue(redis, prefix="enqueue-benchmark")
+    queue = JobQueue(redis, QueueConfig(prefix="enqueue-benchmark"))
     spec = JobSpec(
         theorem=Theorem(name="t", statement="Theorem t : 1 + 1 = 2."), config=SearchConfig()
     )

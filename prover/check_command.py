@@ -19,6 +19,7 @@ import click
 from pydantic import ValidationError
 
 from prover.compose import make_environment
+from prover.options import model_from, model_options
 from search.benchmarks import BenchmarkError, load_minif2f
 from search.checking import CheckResult, CheckVerdict, ProofCheck, check_many, summary
 from search.config import LeanConfig, ProverLimits
@@ -125,23 +126,9 @@ async def judge(
                    "(default: the statements shipped with dcoprover).")
 @click.option("--lean-data", type=click.Path(path_type=Path), default=None,
               help="The same for Lean (MiniF2F-Lean4 JSONL or checkout).")
-@click.option("--concurrency", type=int, default=None,
-              help="Checks in flight (default: one per core).")
-@click.option("--check-timeout", type=float, default=None,
-              help="Seconds one check may take (default: 120).")
-@click.option("--memory-gb", type=float, default=None,
-              help="Memory cap per prover process (default: Coq 4, Lean 12).")
-@click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False),
-              default=None, envvar="DCOPROVER_LEAN_PROJECT",
-              help="Lean: the Lake project whose Mathlib the REPL loads.")
-@click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
-              envvar="DCOPROVER_LEAN_REPL_CMD", help="Lean: how to start one REPL process.")
-@click.option("--allow-native-decide", is_flag=True,
-              help="Lean: accept proofs that trust compiled code (native_decide).")
-def check_command(
-    proofs, out, prover, data, lean_data, concurrency, check_timeout, memory_gb, lean_project,
-    lean_repl_cmd, allow_native_decide,
-) -> None:  # fmt: skip
+@model_options(ProverLimits, only_changed=True)
+@model_options(LeanConfig, skip=("backend",))
+def check_command(proofs, out, prover, data, lean_data, **config) -> None:
     """Judge proofs given as JSON lines (PROOFS, or standard input) without searching.
 
     Each line is {"prover": "coq"|"lean", "header": ..., "statement": ..., "proof": ...,
@@ -149,18 +136,10 @@ def check_command(
     benchmark's own statement. Each output line is the verdict for the same input line: valid,
     invalid (with the reason) or error (the prover timed out, crashed or is missing), the
     axioms by full name, the prover's messages and the time. Exit code 0 when every proof is
-    valid, 1 when any is not.
+    valid, 1 when any is not. --workers checks run at once.
     """
-    limits_given = {"check_timeout_s": check_timeout, "pool_size": concurrency}
-    if memory_gb is not None:
-        limits_given["memory_bytes"] = int(memory_gb * 1024**3)
-    try:
-        limits = ProverLimits(**{k: v for k, v in limits_given.items() if v is not None})
-        lean = LeanConfig(project_dir=lean_project, repl_command=lean_repl_cmd,
-                          allow_native_decide=allow_native_decide)  # fmt: skip
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    limits = model_from(ProverLimits, config)
+    lean = model_from(LeanConfig, config)
     items = pin_to_benchmark(
         read_checks(proofs, ProverKind(prover)),
         {ProverKind.COQ: data, ProverKind.LEAN: lean_data},

@@ -22,17 +22,10 @@ from prover.check_command import check_command
 from prover.commands import register_model_commands
 from prover.compose import POLICIES, make_environment, make_policy
 from prover.doctor import backends, run_checks
+from prover.options import given_options, model_from, model_options
 from prover.service_cli import api_command, hash_key_command, worker_command
 from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
-from search.config import (
-    Expansion,
-    LeanBackend,
-    LeanConfig,
-    ProverLimits,
-    Scoring,
-    SearchConfig,
-    Strategy,
-)
+from search.config import LeanConfig, ProverLimits, SearchConfig
 from search.env import coq_syntax, lean_syntax
 from search.eval import Summary, evaluate, finished_names
 from search.policy import PolicyError
@@ -49,62 +42,23 @@ DATA_HELP = (
 
 
 def search_options(command):
-    """Options shared by ``prove`` and ``eval``: one place for every search knob."""
-    defaults = SearchConfig()
+    """Options shared by ``prove`` and ``eval``: the fields of ``SearchConfig``,
+    ``ProverLimits`` and ``LeanConfig`` (generated from the models, see ``prover.options``),
+    and the choice of prover and policy."""
     options = [
         click.option("--prover", type=click.Choice([p.value for p in ProverKind]),
                      default="coq", show_default=True, help="Proof assistant to search against."),
-        click.option("--strategy", type=click.Choice([s.value for s in Strategy]),
-                     default=defaults.strategy.value, show_default=True,
-                     help="best-first: proof-tree search; pass-at-n: N whole proofs, verified."),
         click.option("--policy", type=click.Choice(POLICIES), default="automation",
                      show_default=True, help="Who proposes tactics (automation: model-free)."),
         click.option("--model", default=None,
                      help="openai: the served model name; transformers: the model directory."),
         click.option("--policy-url", default=None,
                      help="openai: the server's base URL (default http://127.0.0.1:8000/v1)."),
-        click.option("--n", "n", type=int, default=defaults.n, show_default=True,
-                     help="pass-at-n: number of whole proofs to sample."),
-        click.option("--tactics-per-expansion", type=int,
-                     default=defaults.tactics_per_expansion, show_default=True,
-                     help="best-first: tactics tried on each expanded state."),
-        click.option("--widen-to", type=int, default=defaults.widen_to, show_default=True,
-                     help="best-first: when every state is exhausted with budget left, ask "
-                          "them for twice as many tactics, up to this many."),
-        click.option("--max-expansions", type=int, default=defaults.max_expansions,
-                     show_default=True, help="best-first: expansion budget."),
-        click.option("--timeout", "wall_timeout_s", type=float,
-                     default=defaults.wall_timeout_s, show_default=True,
-                     help="Wall-clock budget per theorem, seconds."),
-        click.option("--tactic-timeout", "tactic_timeout_s", type=float,
-                     default=defaults.tactic_timeout_s, show_default=True,
-                     help="Time limit of one tactic, seconds."),
-        click.option("--scoring", type=click.Choice([s.value for s in Scoring]),
-                     default=defaults.scoring.value, show_default=True,
-                     help="best-first priority: cumulative log-prob or length-normalised."),
-        click.option("--expansion", type=click.Choice([e.value for e in Expansion]),
-                     default=defaults.expansion.value, show_default=True,
-                     help="best-first: lazy runs one tactic per turn, wherever in the tree the "
-                          "best one is; full runs all of a state's tactics at once."),
-        click.option("--all-samples", is_flag=True,
-                     help="pass-at-n: verify every sample (gives pass@k for all k <= N)."),
         click.option("--hammer", is_flag=True,
                      help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
-        click.option("--workers", type=int, default=None,
-                     help="Prover processes (default: one per core; Lean: cores - 1)."),
-        click.option("--memory-gb", type=float, default=None,
-                     help="Memory cap (RLIMIT_AS) per prover process (default: Coq 4, Lean 12)."),
-        click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False),
-                     default=None, envvar="DCOPROVER_LEAN_PROJECT",
-                     help="Lean: the Lake project whose Mathlib the REPL loads."),
-        click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
-                     envvar="DCOPROVER_LEAN_REPL_CMD",
-                     help="Lean: how to start one REPL process (run in --lean-project)."),
-        click.option("--lean-backend", type=click.Choice([b.value for b in LeanBackend]),
-                     default=LeanBackend.REPL.value, show_default=True,
-                     help="Lean: the REPL, or LeanDojo (traced repos; verified by the REPL)."),
-        click.option("--allow-native-decide", is_flag=True,
-                     help="Lean: accept proofs that trust compiled code (native_decide)."),
+        model_options(SearchConfig),
+        model_options(ProverLimits, only_changed=True),
+        model_options(LeanConfig),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -112,33 +66,11 @@ def search_options(command):
 
 
 def build_config(options: dict[str, Any]) -> tuple[SearchConfig, ProverLimits, LeanConfig]:
-    try:
-        config = SearchConfig(
-            strategy=options["strategy"],
-            n=options["n"],
-            tactics_per_expansion=options["tactics_per_expansion"],
-            widen_to=options["widen_to"],
-            max_expansions=options["max_expansions"],
-            wall_timeout_s=options["wall_timeout_s"],
-            tactic_timeout_s=options["tactic_timeout_s"],
-            scoring=options["scoring"],
-            expansion=options["expansion"],
-            early_stop=not options["all_samples"],
-        )
-        given = {"pool_size": options["workers"], "memory_bytes": options["memory_gb"]}
-        if given["memory_bytes"] is not None:
-            given["memory_bytes"] = int(given["memory_bytes"] * 1024**3)
-        limits = ProverLimits(**{k: v for k, v in given.items() if v is not None})
-        lean = LeanConfig(
-            backend=options["lean_backend"],
-            project_dir=options["lean_project"],
-            repl_command=options["lean_repl_cmd"],
-            allow_native_decide=options["allow_native_decide"],
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise click.BadParameter(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    return config, limits, lean
+    return (
+        model_from(SearchConfig, options),
+        model_from(ProverLimits, options),
+        model_from(LeanConfig, options),
+    )
 
 
 REDIS_HELP = "Run through the service's queue at this Redis URL (default: in-process)."
@@ -147,8 +79,9 @@ REDIS_HELP = "Run through the service's queue at this Redis URL (default: in-pro
 def queued_only(options: dict[str, Any]) -> None:
     """With --redis the workers choose policy and prover pool; refuse options that would be
     silently ignored."""
-    ignored = [f"--{k.replace('_', '-')}" for k in ("model", "policy_url", "workers", "memory_gb")
+    ignored = [f"--{k.replace('_', '-')}" for k in ("model", "policy_url")
                if options.get(k) is not None]  # fmt: skip
+    ignored += given_options(ProverLimits, options)
     if options.get("policy") not in (None, "automation"):
         ignored.insert(0, "--policy")
     if ignored:
@@ -361,15 +294,11 @@ def report(results, out) -> None:
 
 
 @main.command()
-@click.option("--lean-project", type=click.Path(path_type=Path, file_okay=False), default=None,
-              envvar="DCOPROVER_LEAN_PROJECT",
-              help="The Lake project to inspect (default: the current directory).")
-@click.option("--lean-repl-cmd", default=LeanConfig().repl_command, show_default=True,
-              envvar="DCOPROVER_LEAN_REPL_CMD")
+@model_options(LeanConfig, skip=("backend", "allow_native_decide"))
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(lean_project, lean_repl_cmd, as_json) -> None:
+def doctor(as_json, **lean) -> None:
     """Report what is installed and which prover backends can run here."""
-    config = LeanConfig(project_dir=lean_project, repl_command=lean_repl_cmd)
+    config = model_from(LeanConfig, lean)
     checks = run_checks(config)
     usable = backends(checks)
     if as_json:

@@ -12,6 +12,8 @@ import click
 from pydantic import ValidationError
 
 from prover.config import BatchingConfig, TransformersBackendConfig
+from prover.options import model_from, model_options
+from search.config import SearchConfig
 
 
 def _bad(exc: ValidationError) -> click.BadParameter:
@@ -265,9 +267,7 @@ def train(data_paths, base_model, out, prover, **options) -> None:
     help="(state, tactic) data trained on from round 1 (LeanDojo JSON or JSONL).",
 )
 @training_options(steps=200)
-@click.option("--tactics-per-expansion", type=int, default=8, show_default=True)
-@click.option("--max-expansions", type=int, default=50, show_default=True)
-@click.option("--timeout", "wall_timeout_s", type=float, default=60.0, show_default=True)
+@model_options(SearchConfig, skip=("strategy", "n", "early_stop"))
 @click.option("--concurrency", type=int, default=2, show_default=True)
 def iterate(
     base_model,
@@ -278,11 +278,8 @@ def iterate(
     split,
     limit,
     seed_data,
-    tactics_per_expansion,
-    max_expansions,
-    wall_timeout_s,
     concurrency,
-    **train_options,
+    **options,
 ) -> None:
     """Expert iteration: search with the policy, keep verified proofs, retrain, repeat."""
     import asyncio
@@ -292,16 +289,13 @@ def iterate(
     from prover.iterate import iterate as run_rounds
     from prover.train import TrainConfig
     from search.benchmarks import BenchmarkError, load_minif2f
-    from search.config import SearchConfig
     from search.types import ProverKind
 
+    search_fields = set(SearchConfig.model_fields)
+    train_options = {k: v for k, v in options.items() if k not in search_fields}
+    search = model_from(SearchConfig, options)
     try:
         config = TrainConfig(**train_options)
-        search = SearchConfig(
-            tactics_per_expansion=tactics_per_expansion,
-            max_expansions=max_expansions,
-            wall_timeout_s=wall_timeout_s,
-        )
         theorems = load_minif2f(ProverKind(prover), data, split)[:limit]
         seed = load_training_data(seed_data, config, prover)
     except ValidationError as exc:

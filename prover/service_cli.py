@@ -14,10 +14,11 @@ from pathlib import Path
 import click
 
 from prover.compose import POLICIES
+from prover.options import model_from, model_options
+from search.config import LeanConfig, ProverLimits, QueueConfig
 from search.types import ProverKind
 
 REDIS_HELP = "Redis URL, e.g. redis://localhost:6379/0."
-LEASE_HELP = "Seconds a running job survives without a heartbeat (same on api and workers)."
 
 
 @click.command(name="api")
@@ -50,9 +51,9 @@ LEASE_HELP = "Seconds a running job survives without a heartbeat (same on api an
     help="The same for Lean (MiniF2F-Lean4 JSONL).",
 )
 @click.option("--max-body-bytes", type=int, default=None, help="Request size limit.")
-@click.option("--lease", "lease_s", type=float, default=15.0, show_default=True, help=LEASE_HELP)
+@model_options(QueueConfig, skip=("max_deliveries",))
 def api_command(
-    redis_url, host, port, keys_file, insecure_no_auth, data, lean_data, max_body_bytes, lease_s
+    redis_url, host, port, keys_file, insecure_no_auth, data, lean_data, max_body_bytes, **queue
 ) -> None:
     """Serve the HTTP API (FastAPI under uvicorn) in front of the Redis queue."""
     import uvicorn
@@ -80,7 +81,7 @@ def api_command(
             for prover, path in ((ProverKind.COQ, data), (ProverKind.LEAN, lean_data))
             if path is not None
         },
-        lease_s=lease_s,
+        queue=model_from(QueueConfig, queue),
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -114,35 +115,11 @@ def api_command(
 @click.option(
     "--concurrency", type=int, default=None, help="Searches in flight (default: prover processes)."
 )
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Prover processes in this worker's pool (default: one per core).",
-)
 @click.option("--hammer", is_flag=True, help="Coq: also load CoqHammer's tactics.")
-@click.option(
-    "--lean-project",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    envvar="DCOPROVER_LEAN_PROJECT",
-    help="Lean: the Lake project with Mathlib.",
-)
-@click.option(
-    "--lean-repl-cmd",
-    default=None,
-    envvar="DCOPROVER_LEAN_REPL_CMD",
-    help="Lean: how to start one REPL process (default: lake env repl).",
-)
 @click.option("--name", default=None, help="Consumer name (default: host-pid).")
-@click.option("--lease", "lease_s", type=float, default=15.0, show_default=True, help=LEASE_HELP)
-@click.option(
-    "--max-deliveries",
-    type=int,
-    default=3,
-    show_default=True,
-    help="Hand-outs of one job (crashed workers) before it is dead-lettered.",
-)
+@model_options(QueueConfig)
+@model_options(ProverLimits, only_changed=True)
+@model_options(LeanConfig)
 @click.option(
     "--shutdown-grace",
     type=float,
@@ -158,27 +135,21 @@ def worker_command(
     policy_url,
     on_policy_down,
     concurrency,
-    workers,
     hammer,
-    lean_project,
-    lean_repl_cmd,
     name,
-    lease_s,
-    max_deliveries,
     shutdown_grace,
+    **config,
 ) -> None:
     """Run searches from the queue until SIGTERM (then finish or release them)."""
     from pydantic import ValidationError
 
     from prover.compose import make_environment, make_policy
-    from search.config import LeanConfig, ProverLimits
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    queue = model_from(QueueConfig, config)
+    limits = model_from(ProverLimits, config)
+    lean = model_from(LeanConfig, config)
     try:
-        limits = ProverLimits(**({} if workers is None else {"pool_size": workers}))
-        lean = LeanConfig(
-            project_dir=lean_project, **({"repl_command": lean_repl_cmd} if lean_repl_cmd else {})
-        )
         env = make_environment(ProverKind(prover), limits, hammer=hammer, lean=lean)
         chosen = make_policy(policy, ProverKind(prover), model, policy_url)
     except (NotImplementedError, FileNotFoundError, ValueError, ValidationError) as exc:
@@ -190,8 +161,7 @@ def worker_command(
             chosen,
             concurrency or limits.pool_size,
             name,
-            lease_s,
-            max_deliveries,
+            queue,
             shutdown_grace,
             on_policy_down == "wait",
         )
@@ -204,8 +174,7 @@ async def _serve(
     policy,
     concurrency,
     name,
-    lease_s,
-    max_deliveries,
+    queue_config,
     shutdown_grace,
     wait_for_policy,
 ) -> None:
@@ -213,7 +182,7 @@ async def _serve(
     from search.worker import Worker
 
     redis = connect(redis_url)
-    queue = JobQueue(redis, lease_s=lease_s, max_deliveries=max_deliveries)
+    queue = JobQueue(redis, queue_config)
     worker = Worker(
         queue,
         env,

@@ -33,6 +33,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from search import queue_scripts
+from search.config import QueueConfig
 from search.queue_jobs import AnySpec, Delivery, JobSpec, JobStatus, parse_spec
 from search.result import SearchStats
 
@@ -73,26 +74,18 @@ def connect(url: str, max_connections: int | None = None) -> Redis:
 class JobQueue:
     """Both sides of the queue: the API submits, reads and cancels; workers take and finish.
 
-    ``lease_s`` is how long a job survives without a heartbeat before another worker may take
-    it; ``poll_s`` is how often a worker renews it and looks for a cancel request, which bounds
-    how fast a cancel takes effect.
+    ``config.lease_s`` is how long a job survives without a heartbeat before another worker
+    may take it; ``config.poll_s`` is how often a worker renews it and looks for a cancel
+    request, which bounds how fast a cancel takes effect.
     """
 
-    def __init__(
-        self,
-        redis: Redis,
-        prefix: str = "prover",
-        lease_s: float = 15.0,
-        poll_s: float = 0.25,
-        max_deliveries: int = 3,
-    ) -> None:
-        if poll_s * 2 >= lease_s:
-            raise ValueError("the lease must outlast several heartbeats: need poll_s < lease_s/2")
+    def __init__(self, redis: Redis, config: QueueConfig | None = None) -> None:
+        config = config or QueueConfig()
         self.redis = redis
-        self.prefix = prefix
-        self.lease_ms = int(lease_s * 1000)
-        self.poll_s = poll_s
-        self.max_deliveries = max_deliveries
+        self.prefix = config.prefix
+        self.lease_ms = int(config.lease_s * 1000)
+        self.poll_s = config.poll_s
+        self.max_deliveries = config.max_deliveries
         self._claim_cursor: dict[str, str] = {}
         self._scripts = {
             name: redis.register_script(getattr(queue_scripts, name))

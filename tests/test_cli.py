@@ -26,6 +26,20 @@ def test_help_explains_every_command():
         assert sub.returncode == 0 and "--strategy" in sub.stdout and "--prover" in sub.stdout
 
 
+def test_every_configuration_field_is_an_option_with_the_models_default():
+    """The options are generated from SearchConfig, ProverLimits and LeanConfig: a field that
+    the CLI cannot reach, or a default that differs from the model's, fails here."""
+    from prover.options import _flag
+    from search.config import LeanConfig, ProverLimits, SearchConfig
+
+    help_text = " ".join(prover("prove", "--help").stdout.split())
+    for model in (SearchConfig, ProverLimits, LeanConfig):
+        for name, field in model.model_fields.items():
+            assert f"--{_flag(name, field).split('/')[0]}" in help_text, name
+    assert "--max-depth INTEGER best-first: deepest state kept [default: 32]" in help_text
+    assert "--tactics-per-expansion INTEGER best-first: tactics tried on each expanded state [default: 16]" in help_text
+
+
 def test_prove_inline_statement_prints_a_checked_proof_as_json():
     done = prover("prove", "--prover", "coq", "--header", "Require Import Arith.",
                   "--statement", "Theorem t : 1 + 1 = 2.", "--json")  # fmt: skip
@@ -49,7 +63,8 @@ def test_prove_pass_at_n_from_the_benchmark(minif2f_coq):
     [
         (["--statement", "Theorem t : True. Axiom a : False."], "exactly one declaration"),
         (["--statement", "Theorem t : True.", "--header", 'Load "x".'], "forbidden command"),
-        (["--statement", "Theorem t : True.", "--timeout", "-1"], "wall_timeout_s"),
+        (["--statement", "Theorem t : True.", "--timeout", "-1"], "--timeout: Input should be greater than 0"),
+        (["--statement", "Theorem t : True.", "--memory-gb", "0.1"], "--memory-gb: Input should be greater"),
         (["--benchmark", "minif2f", "--data", "/nonexistent.jsonl", "--name", "x"], "no such file"),
         ([], "give --statement"),
         (["--statement", "Theorem t : no_such_constant = 1."], "statement rejected by Coq"),

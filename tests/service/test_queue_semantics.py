@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from search.config import SearchConfig
+from search.config import QueueConfig, SearchConfig
 from search.queue import JobQueue
 from search.queue_jobs import JobSpec, JobStatus
 from search.types import Theorem
@@ -19,7 +19,7 @@ SPEC = JobSpec(theorem=Theorem(name="t", statement="Theorem t : True."), config=
 @pytest.fixture
 async def queue(redis_url):
     redis = Redis.from_url(redis_url, decode_responses=True)
-    queue = JobQueue(redis, lease_s=0.6, poll_s=0.1, max_deliveries=3)
+    queue = JobQueue(redis, QueueConfig(lease_s=0.6, poll_s=0.1, max_deliveries=3))
     await queue.register("coq", "a")
     yield queue
     await redis.aclose()
