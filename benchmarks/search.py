@@ -59,7 +59,7 @@ from search.env.coq_check import coq_version
 from search.env.coq_syntax import parse_proof
 from search.policy import Candidate, LocalPolicy, Policy, normalize_priors
 from search.result import SearchStatus
-from search.runner import run_search_safely, versions
+from search.runner import run_many, run_search_safely, versions
 from search.types import ProofState, ProverKind, StepOutcome, Theorem, UnsafeInput, Verdict
 
 BEST_FIRST = "best-first"
@@ -247,7 +247,6 @@ async def run_method(
     not lose an hour-long run.
     """
     run = MethodRun(method=method, config=config.model_dump(mode="json"), note=note)
-    slots = asyncio.Semaphore(concurrency)
     progress = Progress(
         TextColumn(f"[bold]{method}"),
         BarColumn(),
@@ -259,10 +258,9 @@ async def run_method(
     )
 
     async def one(theorem: Theorem) -> None:
-        async with slots:
-            started = time.monotonic()
-            result = await run_search_safely(theorem, env, policy, config)
-            wall = time.monotonic() - started
+        started = time.monotonic()
+        result = await run_search_safely(theorem, env, policy, config)
+        wall = time.monotonic() - started
         row = Row(
             name=theorem.name,
             status=result.status.value,
@@ -288,7 +286,7 @@ async def run_method(
             with progress:
                 task = progress.add_task(method, total=len(theorems), proved=0)
                 started = time.monotonic()
-                await asyncio.gather(*(one(theorem) for theorem in theorems))
+                await run_many(theorems, one, concurrency)
                 run.wall_s = round(time.monotonic() - started, 3)
         finally:
             await env.close()

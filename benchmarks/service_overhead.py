@@ -53,6 +53,7 @@ from search.env.coq_check import coq_version
 from search.eval import evaluate
 from search.queue import JobQueue, connect
 from search.queue_jobs import JobSpec
+from search.runner import run_many
 from search.types import ProverKind, Theorem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -149,14 +150,11 @@ async def via_service(
 async def enqueue_http(client: httpx.AsyncClient, jobs: int, in_flight: int, api_pid: int) -> dict:
     """Accepted ``POST /v1/proofs`` per wall second, and per CPU second of the API process
     (what one core sustains, whatever else runs on the machine)."""
-    slots = asyncio.Semaphore(in_flight)
-
-    async def one() -> None:
-        async with slots:
-            (await client.post("/v1/proofs", json=TRIVIAL)).raise_for_status()
+    async def one(_: int) -> None:
+        (await client.post("/v1/proofs", json=TRIVIAL)).raise_for_status()
 
     started, cpu = time.monotonic(), cpu_seconds(api_pid)
-    await asyncio.gather(*(one() for _ in range(jobs)))
+    await run_many(range(jobs), one, in_flight)
     return {
         "per_wall_s": jobs / (time.monotonic() - started),
         "per_api_cpu_s": jobs / (cpu_seconds(api_pid) - cpu),
@@ -171,15 +169,12 @@ async def enqueue_direct(redis_url: str, jobs: int) -> dict:
     spec = JobSpec(
         theorem=Theorem(name="t", statement="Theorem t : 1 + 1 = 2."), config=SearchConfig()
     )
-    slots = asyncio.Semaphore(16)
-
-    async def submit_one() -> None:
-        async with slots:
-            await queue.submit(spec)
+    async def submit_one(_: int) -> None:
+        await queue.submit(spec)
 
     rates = {}
     for name, submit in (
-        ("submit", lambda: asyncio.gather(*(submit_one() for _ in range(jobs)))),
+        ("submit", lambda: run_many(range(jobs), submit_one, 16)),
         ("submit_many", lambda: queue.submit_many([spec] * jobs)),
     ):
         started, cpu = time.monotonic(), time.process_time()

@@ -11,7 +11,6 @@ to ``rounds.jsonl``; the data to ``verified_steps.jsonl``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from prover.train import TrainConfig, train
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.result import NodeStatus, SearchResult, SearchStatus
-from search.runner import run_search_safely
+from search.runner import run_many, run_search_safely
 from search.types import Theorem
 
 DATA_NAME = "verified_steps.jsonl"
@@ -78,14 +77,10 @@ async def search_all(
     concurrency: int,
 ) -> list[SearchResult]:
     """Best-first search on every theorem, ``concurrency`` at a time, trees kept."""
-    gate = asyncio.Semaphore(concurrency)
     config = config.model_copy(update={"record_tree": True})
-
-    async def one(theorem: Theorem) -> SearchResult:
-        async with gate:
-            return await run_search_safely(theorem, env, policy, config)
-
-    return list(await asyncio.gather(*(one(t) for t in theorems)))
+    return await run_many(
+        theorems, lambda theorem: run_search_safely(theorem, env, policy, config), concurrency
+    )
 
 
 async def iterate(

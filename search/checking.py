@@ -8,7 +8,6 @@ anyone with the same judge the search used.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from search.env.base import ProofEnvironment
 from search.env.coq_syntax import check_statement as coq_statement_name
 from search.env.lean_syntax import check_statement as lean_statement_name
+from search.runner import run_many
 from search.types import ProverFault, ProverKind, Theorem, UnsafeInput
 
 MAX_TEXT_CHARS = 100_000
@@ -136,20 +136,18 @@ async def check_many(
 ) -> list[CheckResult]:
     """Judge ``items`` with at most ``concurrency`` checks in flight; results keep the input's
     order. ``environments`` gives the environment for a prover (made on first use)."""
-    slots = asyncio.Semaphore(max(1, concurrency))
 
-    async def bounded(item: ProofCheck) -> CheckResult:
-        async with slots:
-            try:
-                env = environments(item.prover)
-            except (FileNotFoundError, ValueError) as exc:  # the prover is not installed
-                return CheckResult(
-                    name=item.name, prover=item.prover, verdict=CheckVerdict.ERROR,
-                    reason=f"{item.prover.value} cannot run here: {exc}", time_s=0.0,
-                )  # fmt: skip
-            return await check_one(env, item)
+    async def one(item: ProofCheck) -> CheckResult:
+        try:
+            env = environments(item.prover)
+        except (FileNotFoundError, ValueError) as exc:  # the prover is not installed
+            return CheckResult(
+                name=item.name, prover=item.prover, verdict=CheckVerdict.ERROR,
+                reason=f"{item.prover.value} cannot run here: {exc}", time_s=0.0,
+            )  # fmt: skip
+        return await check_one(env, item)
 
-    return list(await asyncio.gather(*(bounded(item) for item in items)))
+    return await run_many(items, one, concurrency)
 
 
 def summary(results: Sequence[CheckResult]) -> dict[str, int]:

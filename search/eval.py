@@ -8,7 +8,6 @@ number in a report can be traced to exactly what produced it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections import Counter
@@ -23,7 +22,7 @@ from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.policy import Policy
 from search.result import SearchResult
-from search.runner import run_search_safely, versions
+from search.runner import run_many, run_search_safely, versions
 from search.types import Theorem
 
 
@@ -109,7 +108,6 @@ async def evaluate(
     done = finished_names(out)
     todo = [t for t in theorems if t.name not in done]
     run_versions = versions(env)
-    slots = asyncio.Semaphore(max(1, concurrency))
     out.parent.mkdir(parents=True, exist_ok=True)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -122,8 +120,7 @@ async def evaluate(
 
         async def one(theorem: Theorem) -> None:
             nonlocal proved
-            async with slots:
-                result = await run_search_safely(theorem, env, policy, config)
+            result = await run_search_safely(theorem, env, policy, config)
             handle.write(json.dumps(result_row(theorem, result, policy, run_versions)) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -131,7 +128,7 @@ async def evaluate(
             progress.update(task, advance=1, proved=proved)
 
         try:
-            await asyncio.gather(*(one(theorem) for theorem in todo))
+            await run_many(todo, one, concurrency)
         finally:
             await env.close()
     return Summary.of(out, skipped=len(theorems) - len(todo))

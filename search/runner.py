@@ -3,8 +3,11 @@ Environments and policies are built above this layer (``prover.compose``) and pa
 
 from __future__ import annotations
 
+import asyncio
 import platform
+from collections.abc import Awaitable, Callable, Iterable
 from importlib import metadata
+from typing import TypeVar
 
 from search.best_first import ProgressHook, best_first
 from search.config import SearchConfig, Strategy
@@ -13,6 +16,24 @@ from search.pass_at_n import pass_at_n
 from search.policy import Policy
 from search.result import SearchResult, SearchStatus
 from search.types import Theorem
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def run_many(
+    items: Iterable[T], run: Callable[[T], Awaitable[R]], concurrency: int
+) -> list[R]:
+    """``run`` on every item with at most ``concurrency`` in flight, the results in the items'
+    order: how every batch runs (an evaluation, an iteration round, a batch of checks, the
+    benchmarks), so that bounding and ordering are written once."""
+    slots = asyncio.Semaphore(max(1, concurrency))
+
+    async def bounded(item: T) -> R:
+        async with slots:
+            return await run(item)
+
+    return list(await asyncio.gather(*(bounded(item) for item in items)))
 
 
 async def run_search(
