@@ -29,7 +29,6 @@ import asyncio
 import datetime as dt
 import json
 import platform
-import statistics
 import time
 from typing import Any
 
@@ -41,6 +40,7 @@ from search.env.lean import LeanEnvironment
 from search.env.lean_protocol import parse_reply, tactic_outcome
 from search.env.lean_repl import LeanRepl
 from search.env.lean_syntax import check_tactic
+from search.latency import LatencyMeter
 from search.runner import versions
 from search.types import Theorem
 
@@ -58,11 +58,10 @@ REQUEST = {"tactic": TACTIC, "proofState": 0}
 
 
 def summary(seconds: list[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
+    figures = LatencyMeter(keep=None, seconds=seconds).summary()
     return {
-        "p50_us": statistics.median(ordered) * 1e6,
-        "p95_us": ordered[int(0.95 * (len(ordered) - 1))] * 1e6,
-        "mean_us": statistics.fmean(ordered) * 1e6,
+        f"{name}_us": figures[f"{name}_s"] * 1e6  # type: ignore[operator]
+        for name in ("p50", "p95", "mean")
     }
 
 

@@ -57,6 +57,7 @@ from search.config import Expansion, ProverLimits, SearchConfig, Strategy, defau
 from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_check import coq_version
 from search.env.coq_syntax import parse_proof
+from search.latency import LatencyMeter
 from search.policy import Candidate, LocalPolicy, Policy, normalize_priors
 from search.result import SearchStatus
 from search.runner import run_many, run_search_safely, versions
@@ -121,20 +122,17 @@ def parseable_hammer_tactics() -> tuple[list[str], list[str]]:
 class _TimedSession:
     """Delegates to a real session and records the wall time of every ``apply``."""
 
-    def __init__(self, inner: ProofSession, latencies: list[float]) -> None:
+    def __init__(self, inner: ProofSession, latency: LatencyMeter) -> None:
         self.inner = inner
-        self.latencies = latencies
+        self.latency = latency
 
     @property
     def root(self) -> ProofState | None:
         return self.inner.root
 
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
-        started = time.perf_counter()
-        try:
+        with self.latency.timing():
             return await self.inner.apply(state, tactic)
-        finally:
-            self.latencies.append(time.perf_counter() - started)
 
     async def run_proof(self, proof: str) -> StepOutcome:
         return await self.inner.run_proof(proof)
@@ -153,12 +151,12 @@ class TimedEnvironment:
     def __init__(self, inner: ProofEnvironment) -> None:
         self.inner = inner
         self.prover = inner.prover
-        self.latencies: list[float] = []
+        self.latency = LatencyMeter(keep=None)
 
     @contextlib.asynccontextmanager
     async def session(self, theorem: Theorem, tactic_timeout_s: float) -> AsyncIterator[Any]:
         async with self.inner.session(theorem, tactic_timeout_s) as session:
-            yield _TimedSession(session, self.latencies)
+            yield _TimedSession(session, self.latency)
 
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
         return await self.inner.verify(theorem, proof)
@@ -450,16 +448,16 @@ async def measure_throughput(
         concurrency,
         console,
     )
-    latencies = sorted(env.latencies)
+    latency = env.latency.summary()
     return ThroughputRun(
         concurrency=concurrency,
         wall_s=run.wall_s,
         expansions=sum(row.stats["expansions"] for row in run.rows),
         prover_calls=sum(row.stats["prover_calls"] for row in run.rows),
         proved=len(run.solved),
-        latency_median_s=statistics.median(latencies) if latencies else math.nan,
-        latency_mean_s=statistics.fmean(latencies) if latencies else math.nan,
-        latency_p90_s=latencies[int(0.9 * (len(latencies) - 1))] if latencies else math.nan,
+        latency_median_s=latency["p50_s"] or math.nan,
+        latency_mean_s=latency["mean_s"] or math.nan,
+        latency_p90_s=latency["p90_s"] or math.nan,
         longest_s=max((row.wall_s for row in run.rows), default=0.0),
     )
 

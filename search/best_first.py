@@ -102,16 +102,10 @@ class _Search:
 
     def result(self, status: SearchStatus, **fields) -> SearchResult:
         self.stats.time_total_s = time.monotonic() - self.started
-        return SearchResult(
-            theorem=self.theorem.name,
-            prover=self.env.prover.value,
-            strategy=self.config.strategy.value,
-            status=status,
-            stats=self.stats,
-            tree=self.nodes if self.config.record_tree else None,
-            config=self.config,
-            **fields,
-        )
+        return SearchResult.of(
+            self.theorem.name, self.env.prover.value, self.config, status,
+            tree=self.nodes, stats=self.stats, **fields,
+        )  # fmt: skip
 
     async def _propose(self, state: ProofState) -> list[Candidate]:
         started = time.monotonic()

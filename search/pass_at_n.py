@@ -39,11 +39,12 @@ async def pass_at_n(
 
     def finish(status: SearchStatus, message: str, complete: bool) -> SearchResult:
         stats.time_total_s = time.monotonic() - started
-        return SearchResult(
-            theorem=theorem.name,
-            prover=env.prover.value,
-            strategy=config.strategy.value,
-            status=status,
+        return SearchResult.of(
+            theorem.name,
+            env.prover.value,
+            config,
+            status,
+            tree=nodes,
             proof=first[0] if first else None,
             checked_source=first[1].checked_source if first else None,
             axioms=list(first[1].axioms) if first else [],
@@ -52,8 +53,6 @@ async def pass_at_n(
             samples=samples,
             correct=correct,
             pass_at_k=pass_at_k_curve(samples, correct) if complete and samples else None,
-            tree=nodes if config.record_tree else None,
-            config=config,
         )
 
     policy_started = time.monotonic()

@@ -62,13 +62,12 @@ async def prove_through_queue(
         if payload:
             return SearchResult.model_validate_json(payload)
         status = record["status"]
-        return SearchResult(
-            theorem=theorem.name,
-            prover=theorem.prover.value,
-            strategy=config.strategy.value,
-            status=SearchStatus.ERROR if status != "cancelled" else SearchStatus.FAILED,
+        return SearchResult.of(
+            theorem.name,
+            theorem.prover.value,
+            config,
+            SearchStatus.ERROR if status != "cancelled" else SearchStatus.FAILED,
             message=record.get("message") or status,
-            config=config,
         )
     finally:
         await queue.redis.aclose()

@@ -86,3 +86,25 @@ class SearchResult(BaseModel):
     pass_at_k: dict[int, float] | None = None
     tree: list[TreeNode] | None = None
     config: SearchConfig | None = None
+
+    @classmethod
+    def of(
+        cls,
+        theorem: str,
+        prover: str,
+        config: SearchConfig,
+        status: SearchStatus,
+        tree: list[TreeNode] | None = None,
+        **fields,
+    ) -> SearchResult:
+        """The one way a result is built: what ran (theorem, prover, strategy, the whole
+        configuration) and how it ended; the tree only when the configuration keeps it."""
+        return cls(
+            theorem=theorem,
+            prover=prover,
+            strategy=config.strategy.value,
+            status=status,
+            tree=tree if config.record_tree else None,
+            config=config,
+            **fields,
+        )

@@ -65,14 +65,10 @@ async def run_search_safely(
     except reraise:
         raise
     except Exception as exc:
-        return SearchResult(
-            theorem=theorem.name,
-            prover=env.prover.value,
-            strategy=config.strategy.value,
-            status=SearchStatus.ERROR,
+        return SearchResult.of(
+            theorem.name, env.prover.value, config, SearchStatus.ERROR,
             message=f"{type(exc).__name__}: {exc}",
-            config=config,
-        )
+        )  # fmt: skip
 
 
 def versions(env: ProofEnvironment | None = None) -> dict[str, str | None]:

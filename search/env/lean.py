@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import statistics
 import subprocess
 import textwrap
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +45,7 @@ from search.env.lean_syntax import (
     header_namespace,
 )
 from search.env.state_tree import StateTree
+from search.latency import LatencyMeter
 from search.types import (
     Failed,
     Goals,
@@ -125,12 +124,14 @@ class ReplMetrics:
     restarts: int = 0
     timeouts: int = 0
     crashes: int = 0
-    steps: int = 0
-    _latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    latency: LatencyMeter = field(default_factory=LatencyMeter)
+
+    @property
+    def steps(self) -> int:
+        return self.latency.count
 
     def observe(self, seconds: float) -> None:
-        self.steps += 1
-        self._latencies.append(seconds)
+        self.latency.observe(seconds)
 
     def fault(self, exc: ProverFault) -> None:
         if isinstance(exc, ProverTimeout):
@@ -139,19 +140,13 @@ class ReplMetrics:
             self.crashes += 1
 
     def snapshot(self) -> dict[str, Any]:
-        latencies = sorted(self._latencies)
-        quantiles = (
-            statistics.quantiles(latencies, n=20, method="inclusive")
-            if len(latencies) > 1
-            else latencies * 19
-        )
         return {
             "restarts": self.restarts,
             "timeouts": self.timeouts,
             "crashes": self.crashes,
             "steps": self.steps,
-            "step_p50_s": quantiles[9] if quantiles else None,
-            "step_p95_s": quantiles[18] if quantiles else None,
+            "step_p50_s": self.latency.quantile(0.5),
+            "step_p95_s": self.latency.quantile(0.95),
         }
 
 
