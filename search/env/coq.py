@@ -38,6 +38,7 @@ from search.env.coq_syntax import (
     statement_sentence,
 )
 from search.env.coqtop import CoqTop, Reply, coqtop_binary
+from search.env.state_tree import StateTree
 from search.types import (
     Failed,
     Goals,
@@ -90,14 +91,6 @@ class UnreadableGoals(Exception):
     """``Show.`` printed no goal list (e.g. only shelved goals remain)."""
 
 
-@dataclass(frozen=True)
-class _StateRecord:
-    """A search state: the tactic path from the root that produces it, and its goals."""
-
-    path: tuple[str, ...]
-    goals: tuple[str, ...]
-
-
 @dataclass
 class _Worker:
     """A pooled coqtop with the preamble loaded at prompt ``base``."""
@@ -118,7 +111,8 @@ class CoqSession:
     restarts: int = 0
     replayed: int = 0
     root: ProofState | None = None
-    _states: dict[int, _StateRecord] = field(default_factory=dict)
+    #: The search's states (parent, tactic, goals): Coq needs no handles, only the paths.
+    tree: StateTree[None] = field(default_factory=StateTree)
     #: The process's document beyond the statement: (tactic, prompt after it). coqtop's
     #: document is linear: ``BackTo`` to an earlier point discards everything after it.
     _line: list[tuple[str, int]] = field(default_factory=list)
@@ -162,8 +156,7 @@ class CoqSession:
         if len(goals) != 1:
             # Two goals at the root is a mutual theorem (the static checks refuse them too).
             raise UnsafeInput(f"statement opened {len(goals)} goals, not one")
-        self._states[0] = _StateRecord(path=(), goals=goals)
-        self.root = ProofState(key=0, goals=goals)
+        self.root = self.tree.set_root(None, goals)
 
     async def _control(self, sentence: str, timeout: float = _CONTROL_TIMEOUT_S) -> Reply:
         assert self.worker is not None
@@ -201,12 +194,12 @@ class CoqSession:
         if self.worker is None or not self.worker.coqtop.alive:
             await self._restart()
         try:
-            await self._follow(self._states[key].path)
+            await self._follow(self.tree.path(key))
         except ProverCrash:
             # The process died since its last answer (killed from outside, out of memory):
             # nothing of the caller's tactic ran yet, so a fresh process is a clean retry.
             await self._restart()
-            await self._follow(self._states[key].path)
+            await self._follow(self.tree.path(key))
 
     async def _follow(self, path: tuple[str, ...]) -> None:
         """Bring the process's document to ``path`` by BackTo and replay."""
@@ -269,14 +262,12 @@ class CoqSession:
                 goals = await self._show()
             except UnreadableGoals as exc:
                 return Failed(f"unsupported proof state: {exc}")
-        key = len(self._states)
-        self._states[key] = _StateRecord((*self._states[state.key].path, sentence), goals)
-        new_state = ProofState(key=key, goals=goals)
+        new_state = self.tree.add(state.key, sentence, goals, None)
         return Proved(new_state) if not goals else Goals(new_state)
 
     def proof_of(self, state: ProofState) -> str:
         """The tactic script that leads from the root to ``state``."""
-        return render_script(self._states[state.key].path)
+        return render_script(self.tree.path(state.key))
 
     async def verify(self, proof: str) -> Verdict:
         """The whole-file ``coqc`` check (it needs no process of the pool)."""
