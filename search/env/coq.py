@@ -16,7 +16,7 @@ import contextlib
 import functools
 import re
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from search.config import ProverLimits
@@ -38,6 +38,7 @@ from search.env.coq_syntax import (
     statement_sentence,
 )
 from search.env.coqtop import CoqTop, Reply, coqtop_binary
+from search.env.process import kill_on_fault
 from search.env.state_tree import StateTree
 from search.types import (
     Failed,
@@ -229,19 +230,8 @@ class CoqSession:
             f"Timeout {limit} {sentence}", timeout=limit + self.environment.limits.grace_s
         )
 
-    @contextlib.contextmanager
-    def _kill_on_fault(self) -> Iterator[None]:
-        """On a fault, kill the process so that the next step starts from a clean one.
-
-        (A step cancelled half-way needs nothing here: its send stays ``in_flight`` and
-        ``_release`` discards the process.)
-        """
-        try:
-            yield
-        except ProverFault:
-            if self.worker is not None:
-                self.worker.coqtop.kill()
-            raise
+    def _kill_on_fault(self) -> contextlib.AbstractContextManager[None]:
+        return kill_on_fault(lambda: self.worker.coqtop if self.worker else None)
 
     # -- the search's interface ----------------------------------------------------------
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:

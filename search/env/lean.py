@@ -22,7 +22,7 @@ import json
 import subprocess
 import textwrap
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from search.env.lean_syntax import (
     check_tactic,
     header_namespace,
 )
+from search.env.process import kill_on_fault
 from search.env.state_tree import StateTree
 from search.latency import LatencyMeter
 from search.types import (
@@ -271,16 +272,10 @@ class LeanSession:
         if self.worker is None or not self.worker.repl.alive:
             await self._restart()
 
-    @contextlib.contextmanager
-    def _kill_on_fault(self) -> Iterator[None]:
-        """On a fault, kill the process so the next step starts from a fresh one."""
-        try:
-            yield
-        except ProverFault as exc:
-            self.environment.metrics.fault(exc)
-            if self.worker is not None:
-                self.worker.repl.kill()
-            raise
+    def _kill_on_fault(self) -> contextlib.AbstractContextManager[None]:
+        return kill_on_fault(
+            lambda: self.worker.repl if self.worker else None, self.environment.metrics.fault
+        )
 
     # -- the search's interface ----------------------------------------------------------
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:

@@ -17,8 +17,11 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Callable, Iterator
 
 import psutil
+
+from search.types import ProverFault
 
 
 def memory_limiter(limit_bytes: int):
@@ -65,6 +68,26 @@ def kill_descendants(pid: int | None) -> int:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     return len(descendants)
+
+
+@contextlib.contextmanager
+def kill_on_fault(
+    current: Callable[[], ProverProcess | None],
+    on_fault: Callable[[ProverFault], None] | None = None,
+) -> Iterator[None]:
+    """On a fault inside the block, kill the process ``current()`` names at that moment (a
+    restart inside the block replaces it) and re-raise: the next step starts from a fresh one.
+    A step cancelled half-way needs nothing here: its request stays ``in_flight`` and the pool
+    discards the process when it is released."""
+    try:
+        yield
+    except ProverFault as exc:
+        if on_fault is not None:
+            on_fault(exc)
+        process = current()
+        if process is not None:
+            process.kill()
+        raise
 
 
 class ProverProcess:
