@@ -41,8 +41,8 @@ from search.types import (
     ProverFault,
     Theorem,
     UnsafeInput,
-    Verdict,
 )
+from search.verify import verify_candidate
 
 #: A search whose prover broke this many times is reported as an error, not as 'failed'.
 MAX_PROVER_FAULTS = 8
@@ -264,14 +264,7 @@ class _Search:
         self, session: ProofSession, node: TreeNode, state: ProofState
     ) -> SearchResult | None:
         proof = session.proof_of(state)
-        started = time.monotonic()
-        try:
-            verdict = await session.verify(proof)
-        except ProverFault as fault:
-            self.stats.prover_faults += 1
-            verdict = Verdict(False, f"{type(fault).__name__}: {fault}")
-        self.stats.time_check_s += time.monotonic() - started
-        self.stats.candidates_checked += 1
+        verdict = await verify_candidate(session, proof, self.stats)
         self.stats.max_depth = max(self.stats.max_depth, node.depth)
         if not verdict.ok:
             node.status, node.message = NodeStatus.FAILED, f"whole-proof check: {verdict.message}"

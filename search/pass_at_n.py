@@ -18,6 +18,7 @@ from search.pass_at_k import pass_at_k_curve
 from search.policy import Policy
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
 from search.types import Failed, Proved, ProverFault, Theorem, UnsafeInput, Verdict
+from search.verify import verify_candidate
 
 
 async def pass_at_n(
@@ -95,14 +96,7 @@ async def pass_at_n(
                     node.status, node.message = NodeStatus.FAILED, outcome.message
                     stats.failed_tactics += 1
                     continue
-                check_started = time.monotonic()
-                try:
-                    verdict = await session.verify(candidate.text)
-                except ProverFault as fault:
-                    stats.prover_faults += 1
-                    verdict = Verdict(False, f"{type(fault).__name__}: {fault}")
-                stats.time_check_s += time.monotonic() - check_started
-                stats.candidates_checked += 1
+                verdict = await verify_candidate(session, candidate.text, stats)
                 if not verdict.ok:
                     node.status, node.message = NodeStatus.FAILED, verdict.message
                     stats.failed_tactics += 1
