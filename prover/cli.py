@@ -131,19 +131,8 @@ async def policy_ready(policy) -> None:
 def main() -> None:
     """dcoprover: proof search against Coq (and Lean 4) with a policy model.
 
-    \b
-    prove   search for a proof of one theorem (given inline or by benchmark name)
-    eval    run the search over a benchmark split, resumable, with a summary table
-    report  write the evaluation report (HTML, Markdown, plots) of an eval results file
-    check   judge given proofs (JSON lines) with the search's checker, no search
-    api     serve the HTTP API in front of the Redis job queue
-    worker  run searches from the queue
-    doctor  report what is installed and which prover backends can run
-    serve-policy  serve a policy model (vLLM, or transformers on CPU/GPU) over the OpenAI API
-    tiny-model    build a small random model directory for tests and demos
-    train         fine-tune a policy with CE or DCO on traced tactics or whole proofs
-    iterate       expert iteration: search, keep verified proofs, retrain, repeat
-    trace         trace Coq's standard-library proofs into (goal, tactic) training pairs
+    Run the main job with `prover eval --prover coq --benchmark minif2f --split test`; every
+    command below explains itself with --help.
     """
 
 
