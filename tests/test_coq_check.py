@@ -10,6 +10,7 @@ from search.env.coq_check import (
     check_with_coqc,
     judge_source,
     parse_assumptions,
+    render_context,
     render_source,
     resolve_axioms,
     shortest_name,
@@ -146,10 +147,10 @@ def test_trailer_output_is_read_only_after_the_markers():
         "MK:assumptions\nAxioms:\nClassical_Prop.classic : forall P : Prop, P \\/ ~ P\n"
         "MK:locate:Coq.Logic.Classical_Prop.classic\n"
         "Constant Coq.Logic.Classical_Prop.classic\n"
-        "  (shorter name to refer to it in current context is Classical_Prop.classic)\nMK:end\n"
+        "  (shorter name to refer to it in current context is Classical_Prop.classic)\nMK:term\n"
     )
     assert resolve_axioms(trailer, "MK", allowed) == (("Coq.Logic.Classical_Prop.classic",), ())
-    forged = "MK2:assumptions\nClosed under the global context\nMK2:locate:x\nMK2:end\n"
+    forged = "MK2:assumptions\nClosed under the global context\nMK2:locate:x\nMK2:term\n"
     assert resolve_axioms(forged + trailer, "MK", allowed) == resolve_axioms(trailer, "MK", allowed)
     assert resolve_axioms(forged, "MK", allowed) is None
     cheat = trailer.replace("Axioms:\n", "Axioms:\ncheat : False\n")
@@ -169,7 +170,8 @@ def _unchecked_source(header: str, statement: str, proof: str) -> tuple[str, str
 
 async def _judge_unchecked(header: str, statement: str, proof: str):
     source, marker = _unchecked_source(header, statement, proof)
-    return await judge_source(source, marker, ALLOWED_AXIOMS, 60.0, 4 * 1024**3)
+    context = render_context(DEFAULT_PREAMBLE, [header])
+    return await judge_source(source, marker, ALLOWED_AXIOMS, 60.0, 4 * 1024**3, context)
 
 
 async def test_a_module_shadowing_a_standard_axiom_is_refused_by_coqs_own_resolution():
@@ -212,5 +214,31 @@ async def test_a_header_that_already_defines_the_name_is_refused():
     # identifier to Coq 8.16), the trailer's Checked.t would be the header's t: refused.
     source, marker = _unchecked_source("Definition t := 0.", "Theorem t : 1 + 1 = 3.", "exact I.")
     source = source.replace("Theorem t :", "Theorem t\u1dc0x :")
-    verdict = await judge_source(source, marker, ALLOWED_AXIOMS, 60.0, 4 * 1024**3)
+    context = render_context(DEFAULT_PREAMBLE, ["Definition t := 0."])
+    verdict = await judge_source(source, marker, ALLOWED_AXIOMS, 60.0, 4 * 1024**3, context)
     assert not verdict.ok and "already defines the theorem's name" in verdict.message
+
+
+def test_fixpoints_are_read_off_the_printed_term_with_their_whole_text():
+    from search.env.coq_fixpoints import fixpoints
+
+    printed = (
+        "t = fun n : nat => @nat_ind (fun n0 : nat => @eq nat ((fix sum_f (n1 : nat) {struct n1} : nat "
+        ":= match n1 return nat with | O => O | S m => Init.Nat.add m (sum_f m) end) n0) n0) (x (fix g "
+        "(k : nat) : nat := k))\n     : forall n : nat, ..."
+    )
+    (first, second) = fixpoints(printed)
+    assert first.name == "sum_f" and first.text.startswith("fix sum_f (n1 : nat)") and first.text.endswith("end")
+    assert second.name == "g" and second.text == "fix g (k : nat) : nat := k"
+    assert fixpoints("t = @eq_refl nat O") == []
+
+
+async def test_a_proof_that_unfolds_a_definitions_fixpoint_is_accepted():
+    """unfold then induction puts the header's own fixpoint (with a bound variable renamed)
+    into the motive: a copy, which the judge confirms with constr_eq and accepts."""
+    from search.benchmarks import find_theorem, load_minif2f
+    from search.types import ProverKind
+
+    theorem = find_theorem(load_minif2f(ProverKind.COQ), "induction_sum2kp1npqsqm1")
+    verdict = await check_with_coqc(theorem, "unfold sum_f in *. intros. induction n. lia. lia.")
+    assert verdict.ok, verdict.message

@@ -11,7 +11,9 @@ trailer of our own that
 * asks ``Locate`` for the shortest name of each allowed axiom *at that point*: Coq prints an
   axiom by its shortest unambiguous name, so a printed name that equals the shortest name of
   ``Coq.Logic.Classical_Prop.classic`` is that axiom and no other; a user's ``classic`` or a
-  module shadowing ``Classical_Prop`` prints differently and is refused.
+  module shadowing ``Classical_Prop`` prints differently and is refused;
+* prints the proof term, so that a fixpoint in it must be a copy of a definition's own
+  (``coq_fixpoints``: Coq 8.16's guard checker accepts some ill-founded ones).
 
 Everything the trailer prints is read only after random markers, so a proof cannot forge it.
 """
@@ -28,6 +30,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 
+from search.env.coq_fixpoints import PRINT_ALL, check_copies, fixpoints, foreign
 from search.env.coq_syntax import (
     check_header,
     check_statement,
@@ -95,9 +98,7 @@ def render_source(
         for axiom in sorted(allowed_axioms)
     )
     return (
-        "\n".join(preamble)
-        + "\n"
-        + "\n".join(check_header(theorem.header) if header is None else header)
+        render_context(preamble, check_header(theorem.header) if header is None else header)
         + f"\n\nFail Check {name}.\n"
         + statement_sentence(theorem.statement)
         + "\nProof.\n"
@@ -107,8 +108,16 @@ def render_source(
         + _print(f"{marker}:assumptions")
         + f"Print Assumptions {name}.\n"
         + locates
+        + _print(f"{marker}:term")
+        + PRINT_ALL
+        + f"Print {name}.\n"
         + _print(f"{marker}:end")
     )
+
+
+def render_context(preamble: Sequence[str], header: Sequence[str]) -> str:
+    """What comes before the statement: the preamble, then the header's checked sentences."""
+    return "\n".join(preamble) + "\n" + "\n".join(header)
 
 
 def _print(text: str) -> str:
@@ -176,7 +185,7 @@ def resolve_axioms(
     ordered = sorted(allowed_axioms)
     by_printed: dict[str, str] = {}
     for axiom, following in zip(ordered, [*ordered[1:], None], strict=True):
-        end = f"{marker}:locate:{following}" if following else f"{marker}:end"
+        end = f"{marker}:locate:{following}" if following else f"{marker}:term"
         located = _between(output, f"{marker}:locate:{axiom}", end)
         if located is None:
             return None
@@ -212,23 +221,19 @@ async def check_with_coqc(
     raises for a bad proof (a bad proof is an expected outcome), only for a missing ``coqc``.
     """
     try:
+        header = check_header(theorem.header)
         sentences = parse_proof(proof, statement_identifiers(theorem.statement))
         marker = f"dcoprover-{secrets.token_hex(8)}"
-        source = render_source(theorem, sentences, preamble, marker, allowed_axioms)
+        source = render_source(theorem, sentences, preamble, marker, allowed_axioms, header)
     except UnsafeInput as exc:
         return Verdict(ok=False, message=f"rejected before checking: {exc}")
-    return await judge_source(source, marker, allowed_axioms, timeout_s, memory_bytes)
+    context = render_context(preamble, header)
+    return await judge_source(source, marker, allowed_axioms, timeout_s, memory_bytes, context)
 
 
-async def judge_source(
-    source: str,
-    marker: str,
-    allowed_axioms: frozenset[str],
-    timeout_s: float,
-    memory_bytes: int,
-) -> Verdict:
-    """Compile a file built by ``render_source`` and read the verdict off its trailer. This
-    layer does not rely on the static checks: what it refuses, it refuses on Coq's word."""
+async def compile_coq(source: str, timeout_s: float, memory_bytes: int) -> tuple[int, str, str]:
+    """``coqc`` on ``source`` in a fresh temporary directory: (exit code, stdout, stderr).
+    Raises ``TimeoutError`` after ``timeout_s`` (the process group is killed)."""
     with tempfile.TemporaryDirectory(prefix="dcoprover-coqc-") as tmp:
         path = os.path.join(tmp, f"{LIBRARY}.v")
         with open(path, "w") as handle:
@@ -252,45 +257,65 @@ async def judge_source(
         except TimeoutError:
             kill_group(proc)
             await proc.wait()
-            return Verdict(
-                ok=False,
-                message=f"coqc ran past {timeout_s:.0f}s",
-                checked_source=source,
-                fault=True,
-            )
-    output = out.decode(errors="replace")
-    messages = err.decode(errors="replace").strip()
-    if proc.returncode != 0:
-        return Verdict(
-            ok=False,
-            message=f"coqc rejected the proof: {_reason(messages or output)}",
-            checked_source=source,
-            prover_messages=messages,
-        )
+            raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace").strip()
+
+
+async def judge_source(
+    source: str,
+    marker: str,
+    allowed_axioms: frozenset[str],
+    timeout_s: float,
+    memory_bytes: int,
+    context: str,
+) -> Verdict:
+    """Compile a file built by ``render_source`` and read the verdict off its trailer (and,
+    when the proof term has fixpoints, the definitions they are named after, in ``context``:
+    the preamble and header). This layer does not rely on the static checks: what it refuses,
+    it refuses on Coq's word."""
+
+    def verdict(ok: bool, message: str, **fields) -> Verdict:
+        return Verdict(ok=ok, message=message, checked_source=source, **fields)
+
+    try:
+        code, output, messages = await compile_coq(source, timeout_s, memory_bytes)
+    except TimeoutError:
+        return verdict(False, f"coqc ran past {timeout_s:.0f}s", fault=True)
+    if code != 0:
+        reason = _reason(messages or output)
+        return verdict(False, f"coqc rejected the proof: {reason}", prover_messages=messages)
     found = resolve_axioms(output, marker, allowed_axioms)
     if found is None:
-        return Verdict(
-            ok=False,
-            message="no Print Assumptions output",
-            checked_source=source,
-            prover_messages=messages,
-        )
+        return verdict(False, "no Print Assumptions output", prover_messages=messages)
     axioms, refused = found
     if refused:
-        return Verdict(
-            ok=False,
-            message=f"proof depends on axioms outside the allow-list: {', '.join(refused)}",
-            checked_source=source,
+        return verdict(
+            False,
+            f"proof depends on axioms outside the allow-list: {', '.join(refused)}",
             axioms=axioms,
             prover_messages=messages,
         )
-    return Verdict(
-        ok=True,
-        message="accepted by coqc",
-        checked_source=source,
-        axioms=axioms,
-        prover_messages=messages,
-    )
+    term = _between(output, f"{marker}:term", f"{marker}:end")
+    if term is None:
+        return verdict(False, "no proof term printed", prover_messages=messages)
+    fixes = fixpoints(term)
+    if fixes:
+        copies = f"{context}\n{check_copies(fixes, marker)}"
+        try:
+            _, checked, _ = await compile_coq(copies, timeout_s, memory_bytes)
+        except TimeoutError:
+            return verdict(False, f"coqc ran past {timeout_s:.0f}s", fault=True)
+        strangers = foreign(fixes, checked, marker)
+        if strangers:
+            return verdict(
+                False,
+                "the proof term has a fixpoint that is no copy of a definition's own "
+                f"({', '.join(strangers)}): Coq 8.16's guard checker accepts ill-founded ones",
+                axioms=axioms,
+                prover_messages=messages,
+            )
+    return verdict(True, "accepted by coqc", axioms=axioms, prover_messages=messages)
 
 
 def _reason(output: str) -> str:

@@ -43,6 +43,9 @@ FORBIDDEN_IN_PROOF = frozenset(
         "Add", "Reset", "Back", "BackTo", "Undo", "Restart", "Quit", "Timeout", "Module",
         "Section", "End", "Ltac", "Ltac2", "Tactic", "Instance", "Existing", "Opaque",
         "Transparent", "Print", "Unshelve",
+        # An abstracted subproof is a constant of its own, whose term the judge does not read
+        # for fixpoints (``coq_fixpoints``).
+        "abstract", "transparent_abstract",
     }
 )  # fmt: skip
 

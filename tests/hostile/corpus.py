@@ -170,7 +170,7 @@ COQ_ATTACKS = [
            "uses 'exact_no_check'"),
     Attack("vm_cast_no_check", ARITH, FALSE, "vm_cast_no_check (eq_refl 2).", "uses 'vm_cast_no_check'"),
     Attack("abstract with a no-check proof", ARITH, FALSE, "abstract (exact_no_check (eq_refl 3)) using t.",
-           "uses 'exact_no_check'"),
+           "forbidden construct 'abstract'"),
     Attack("Fail in a proof", ARITH, FALSE, "Fail idtac.", "not a tactic"),
     Attack("Grab Existential Variables", ARITH, FALSE, "Grab Existential Variables.", "'Variables'"),
     # Found by the red team: Coq 8.16's kernel accepts these ill-founded (co)fixpoints.
@@ -230,6 +230,12 @@ COQ_ATTACKS = [
     Attack("the VM cast", ARITH, FALSE, "exact (eq_refl <: 1 + 1 = 2).", "uses '<:'"),
     Attack("native_compute", ARITH, FALSE, "native_compute.", "uses 'native_compute'"),
     Attack("primitive integers (rocq#19402)", "From Coq Require Import Uint63.", FALSE, "exact I.", "uses 'Uint63'"),
+    # Found by the third red-team round: Ltac rebuilds a library fixpoint without the word fix.
+    Attack("kernel: rocq#20455 by rebuilding EnvRing.Padd in Ltac", "", "Theorem t : False.",
+           'pose (BIG := @EnvRing.Pinj nat BinNums.xH (EnvRing.Pc 0)).\nlet v := eval cbv delta [EnvRing.Padd] in (@EnvRing.Padd nat 0 Nat.add Nat.eqb) in let v := eval cbv beta in v in match v with context C [@EnvRing.PaddI nat Nat.add] => let w := context C [fun (Pop : EnvRing.Pol nat -> EnvRing.Pol nat -> EnvRing.Pol nat) (Q : EnvRing.Pol nat) (j : BinNums.positive) (P : EnvRing.Pol nat) => let h (b : bool) (x : EnvRing.Pol nat) := match (if b then x else Q) with EnvRing.Pc c => EnvRing.Pc c | EnvRing.Pinj _ q => EnvRing.PX (Pop P q) BinNums.xH (EnvRing.Pc 0) | EnvRing.PX _ _ q => EnvRing.Pc 0 end in h true (EnvRing.Pinj BinNums.xH BIG)] in let w := eval cbv beta in w in assert (e : w (EnvRing.Pc 0) BIG = EnvRing.PX (w (EnvRing.Pc 0) BIG) BinNums.xH (EnvRing.Pc 0)) by exact (eq_refl (w (EnvRing.Pc 0) BIG)) end.\nrevert e.\nmatch goal with |- ?a = _ -> _ => generalize a end.\nintro s.\ninduction s as [c|p s IH|s1 IH1 p s2 IH2]; intro e; inversion e; subst; auto.',
+           "no copy of a definition's own (Padd)"),
+    Attack("an abstracted subproof, whose term the judge would not read", ARITH, FALSE,
+           "abstract lia.", "forbidden construct 'abstract'"),
     Attack("comment desync: '.(*' is not a comment to Coq",
            "Notation \"'QQ' '.(' '*'\" := 0.\nDefinition x := QQ.(* .\nModule M. Axiom bad : False. End M.\n"
            "Notation \"'ZZ' '*' ')' 'Fail' 'Check' x\" := 0 (x global, only parsing, at level 0).\n"
