@@ -294,12 +294,12 @@ async def test_whole_proof_check_refuses_a_name_the_header_environment_already_h
     the name was unknown before the command."""
     statement = "theorem Nat.add_comm : 1 = 2 := by"
     known = ScriptedRepl({"env": 1}, CLEAN, CLEAN)
-    worker = _Worker(repl=known, header="import Mathlib", env=0)
+    worker = _Worker(process=known, key="import Mathlib", env=0)
     verdict = await check_whole_proof(worker, statement, "Nat.add_comm", "simp", 5.0, False)
     assert not verdict.ok and "already has a constant 'Nat.add_comm'" in verdict.message
     assert known.requests[1] == {"cmd": "#print axioms Nat.add_comm", "env": 0}
     fresh = ScriptedRepl({"env": 1}, UNKNOWN, CLEAN)
-    worker = _Worker(repl=fresh, header="import Mathlib", env=0)
+    worker = _Worker(process=fresh, key="import Mathlib", env=0)
     verdict = await check_whole_proof(worker, statement, "Nat.add_comm", "simp", 5.0, False)
     assert verdict.ok and verdict.axioms == ("propext",)
     assert fresh.requests[2] == {"cmd": "#print axioms Nat.add_comm", "env": 1}

@@ -18,6 +18,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from search.config import ProverLimits
 from search.env.coq_check import (
@@ -38,6 +39,7 @@ from search.env.coq_syntax import (
     statement_sentence,
 )
 from search.env.coqtop import CoqTop, Reply, coqtop_binary
+from search.env.pool import Pooled, ProcessPool
 from search.env.process import kill_on_fault
 from search.env.state_tree import StateTree
 from search.types import (
@@ -92,13 +94,15 @@ class UnreadableGoals(Exception):
     """``Show.`` printed no goal list (e.g. only shelved goals remain)."""
 
 
-@dataclass
-class _Worker:
+@dataclass(kw_only=True)
+class _Worker(Pooled):
     """A pooled coqtop with the preamble loaded at prompt ``base``."""
 
-    coqtop: CoqTop
     base: int
-    theorems: int = 0
+
+    @property
+    def coqtop(self) -> CoqTop:
+        return cast(CoqTop, self.process)
 
 
 @dataclass
@@ -306,12 +310,14 @@ class CoqEnvironment:
         self.preamble = tuple(preamble)
         self.allowed_axioms = allowed_axioms
         self._workdir = tempfile.TemporaryDirectory(prefix="dcoprover-coqtop-")
-        self._idle: list[_Worker] = []
-        self._slots = asyncio.Semaphore(self.limits.pool_size)
+        self._pool = ProcessPool(
+            self.limits.pool_size, self.limits.recycle_after, self.new_worker, self._reset
+        )
         self._check_slots = asyncio.Semaphore(self.limits.pool_size)
         self.restarts = 0
 
-    async def new_worker(self) -> _Worker:
+    async def new_worker(self, key: str = "") -> _Worker:
+        """A coqtop with the preamble loaded (every Coq process has the same: ``key`` is "")."""
         coqtop = CoqTop(self.limits.memory_bytes, cwd=self._workdir.name)
         await coqtop.start(self.limits.start_timeout_s)
         for sentence in self.preamble:
@@ -319,16 +325,16 @@ class CoqEnvironment:
             if not reply.ok:
                 await coqtop.close()
                 raise ProverCrash(f"preamble {sentence!r} failed: {reply.error}")
-        return _Worker(coqtop=coqtop, base=coqtop.prompt)
+        return _Worker(process=coqtop, key=key, base=coqtop.prompt)
 
     @contextlib.asynccontextmanager
     async def session(self, theorem: Theorem, tactic_timeout_s: float) -> AsyncIterator[CoqSession]:
         """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
         check_header(theorem.header)
         check_statement(theorem.statement)
-        async with self._slots:
+        async with self._pool.slot():
             session = CoqSession(self, theorem, tactic_timeout_s)
-            session.worker = await self._take_worker()
+            session.worker = await self._pool.take("")
             try:
                 try:
                     await session._load()
@@ -338,35 +344,15 @@ class CoqEnvironment:
                 yield session
             finally:
                 self.restarts += session.restarts
-                await self._release(session.worker)
+                await self._pool.release(session.worker)
 
-    async def _take_worker(self) -> _Worker:
-        while self._idle:
-            worker = self._idle.pop()
-            if worker.coqtop.alive:
-                return worker
-            await worker.coqtop.close()
-        return await self.new_worker()
-
-    async def _release(self, worker: _Worker | None) -> None:
-        if worker is None:
-            return
-        worker.theorems += 1
-        healthy = (
-            worker.coqtop.alive
-            and not worker.coqtop.in_flight
-            and worker.theorems < self.limits.recycle_after
-        )
-        if healthy:
-            try:
-                reply = await worker.coqtop.send(f"BackTo {worker.base}.", _CONTROL_TIMEOUT_S)
-                healthy = reply.ok
-            except ProverFault:
-                healthy = False
-        if healthy:
-            self._idle.append(worker)
-        else:
-            await worker.coqtop.close()
+    @staticmethod
+    async def _reset(worker: _Worker) -> bool:
+        """Back to the preamble for the next theorem; a process that cannot is not reused."""
+        try:
+            return (await worker.coqtop.send(f"BackTo {worker.base}.", _CONTROL_TIMEOUT_S)).ok
+        except ProverFault:
+            return False
 
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
         """The whole-file check every reported proof must pass (see ``coq_check``)."""
@@ -384,5 +370,4 @@ class CoqEnvironment:
         return {"coq": coq_version()}
 
     async def close(self) -> None:
-        while self._idle:
-            await self._idle.pop().coqtop.close()
+        await self._pool.close()

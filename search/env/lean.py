@@ -16,7 +16,6 @@ validated statement and a proof that contains no command, so the statement canno
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import subprocess
@@ -25,7 +24,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from search.config import LeanConfig, ProverLimits, limits_for_lean
 from search.env.lean_protocol import (
@@ -44,6 +43,7 @@ from search.env.lean_syntax import (
     check_tactic,
     header_namespace,
 )
+from search.env.pool import Pooled, ProcessPool
 from search.env.process import kill_on_fault
 from search.env.state_tree import StateTree
 from search.latency import LatencyMeter
@@ -151,14 +151,20 @@ class ReplMetrics:
         }
 
 
-@dataclass
-class _Worker:
-    """A pooled REPL with ``header`` loaded as environment ``env`` (None: empty header)."""
+@dataclass(kw_only=True)
+class _Worker(Pooled):
+    """A pooled REPL with its ``key``, the header, loaded as environment ``env`` (None: an
+    empty header)."""
 
-    repl: LeanRepl
-    header: str
     env: int | None
-    theorems: int = 0
+
+    @property
+    def repl(self) -> LeanRepl:
+        return cast(LeanRepl, self.process)
+
+    @property
+    def header(self) -> str:
+        return self.key
 
     def command(self, text: str) -> dict[str, Any]:
         return {"cmd": text} if self.env is None else {"cmd": text, "env": self.env}
@@ -345,31 +351,19 @@ class LeanEnvironment:
         self.limits = limits_for_lean(limits)
         self.config = config or LeanConfig()
         self._argv = repl_argv(self.config.repl_command, self.config.project_dir)
-        self._slots = asyncio.Semaphore(self.limits.pool_size)
-        self._idle: list[_Worker] = []
-        #: Slots taken (each holds or is about to hold one process).
-        self._busy = 0
+        self._pool = ProcessPool(self.limits.pool_size, self.limits.recycle_after, self.new_worker)
         self.metrics = ReplMetrics()
-
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        async with self._slots:
-            self._busy += 1
-            try:
-                yield
-            finally:
-                self._busy -= 1
 
     def health(self) -> dict[str, Any]:
         """Processes busy and idle, and the metrics (for ``prover doctor`` and /metrics)."""
-        return {"busy": self._busy, "idle": len(self._idle), **self.metrics.snapshot()}
+        return {"busy": self._pool.busy, "idle": self._pool.idle, **self.metrics.snapshot()}
 
     async def new_worker(self, header: str) -> _Worker:
         """Start a REPL and load ``header`` (the slow part: ``import Mathlib``)."""
         repl = LeanRepl(self._argv, self.limits.memory_bytes, cwd=self.config.project_dir)
         await repl.start()
         if not header.strip():
-            return _Worker(repl=repl, header=header, env=None)
+            return _Worker(process=repl, key=header, env=None)
         try:
             reply = await repl.request({"cmd": header}, self.limits.start_timeout_s)
         except ProverFault:
@@ -379,34 +373,7 @@ class LeanEnvironment:
             await repl.close()
             detail = reply.errors[0].data if isinstance(reply, CommandReply) else reply
             raise UnsafeInput(f"header rejected by Lean: {detail}")
-        return _Worker(repl=repl, header=header, env=reply.env)
-
-    async def _take_worker(self, header: str) -> _Worker:
-        """An idle process with this header, else a new one (closing the least recently used
-        idle process of another header when the pool is full)."""
-        for index in range(len(self._idle) - 1, -1, -1):
-            worker = self._idle[index]
-            if worker.header == header:
-                del self._idle[index]
-                if worker.repl.alive:
-                    return worker
-                await worker.repl.close()
-        while self._idle and len(self._idle) + self._busy > self.limits.pool_size:
-            await self._idle.pop(0).repl.close()
-        return await self.new_worker(header)
-
-    async def _release(self, worker: _Worker | None) -> None:
-        if worker is None:
-            return
-        worker.theorems += 1
-        if (
-            worker.repl.alive
-            and not worker.repl.in_flight
-            and worker.theorems < self.limits.recycle_after
-        ):
-            self._idle.append(worker)
-        else:
-            await worker.repl.close()
+        return _Worker(process=repl, key=header, env=reply.env)
 
     @contextlib.asynccontextmanager
     async def session(
@@ -415,17 +382,17 @@ class LeanEnvironment:
         """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
         check_header(theorem.header)
         name = qualified_name(theorem)
-        async with self._slot():
+        async with self._pool.slot():
             session = LeanSession(self, theorem, name, tactic_timeout_s)
             try:
-                session.worker = await self._take_worker(theorem.header)
+                session.worker = await self._pool.take(theorem.header)
                 try:
                     await session._load()
                 except ProverCrash:
                     await session._restart()  # a pooled process that died while idle
                 yield session
             finally:
-                await self._release(session.worker)
+                await self._pool.release(session.worker)
 
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
         """Check a whole proof on a pooled process (for callers outside a search)."""
@@ -435,8 +402,8 @@ class LeanEnvironment:
             text = check_proof(proof, self.config.allow_native_decide)
         except UnsafeInput as exc:
             return Verdict(False, f"rejected: {exc}")
-        async with self._slot():
-            worker = await self._take_worker(theorem.header)
+        async with self._pool.slot():
+            worker = await self._pool.take(theorem.header)
             try:
                 return await check_whole_proof(
                     worker, theorem.statement, name, text, self.limits.check_timeout_s,
@@ -447,7 +414,7 @@ class LeanEnvironment:
                 worker.repl.kill()
                 raise
             finally:
-                await self._release(worker)
+                await self._pool.release(worker)
 
     def describe(self) -> dict[str, str | None]:
         return {
@@ -457,5 +424,4 @@ class LeanEnvironment:
         }
 
     async def close(self) -> None:
-        while self._idle:
-            await self._idle.pop().repl.close()
+        await self._pool.close()
