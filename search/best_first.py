@@ -33,15 +33,8 @@ from search.config import Expansion, Scoring, SearchConfig
 from search.env.base import ProofEnvironment, ProofSession
 from search.policy import Candidate, Policy
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
-from search.types import (
-    Failed,
-    Goals,
-    ProofState,
-    Proved,
-    ProverFault,
-    Theorem,
-    UnsafeInput,
-)
+from search.search_tree import SearchTree, run_step
+from search.types import Failed, Goals, ProofState, Proved, ProverFault, Theorem, UnsafeInput
 from search.verify import verify_candidate
 
 #: A search whose prover broke this many times is reported as an error, not as 'failed'.
@@ -60,7 +53,8 @@ def node_score(logprob_sum: float, depth: int, config: SearchConfig) -> float:
 
 
 class _Search:
-    """The mutable state of one best-first search; ``run`` drives it."""
+    """The order of one best-first search (its queue, untried tactics, widening); the tree
+    it grows is a ``SearchTree``. ``run`` drives it."""
 
     def __init__(
         self,
@@ -76,9 +70,7 @@ class _Search:
         self.policy = policy
         self.config = config
         self.stats = SearchStats()
-        self.nodes: list[TreeNode] = []
-        self.states: dict[int, ProofState] = {}
-        self.seen: dict[tuple[str, ...], int] = {}
+        self.tree = SearchTree()
         self.queue: list[tuple[float, int]] = []
         #: Lazy expansion: the proposed tactics of each expanded state not yet tried, best first.
         self.pending: dict[int, list[Candidate]] = {}
@@ -91,20 +83,15 @@ class _Search:
         self.started = time.monotonic()
         self.deadline = self.started + config.wall_timeout_s
 
-    def _add_node(self, node: TreeNode, state: ProofState | None = None) -> TreeNode:
-        self.nodes.append(node)
-        if state is not None:
-            self.states[node.id] = state
-            self.seen[state.goals] = node.id
-            heapq.heappush(self.queue, (-node.score, node.id))
-            self.stats.max_depth = max(self.stats.max_depth, node.depth)
-        return node
+    def _queue(self, node: TreeNode) -> None:
+        heapq.heappush(self.queue, (-node.score, node.id))
 
     def result(self, status: SearchStatus, **fields) -> SearchResult:
         self.stats.time_total_s = time.monotonic() - self.started
+        self.stats.max_depth = self.tree.max_depth
         return SearchResult.of(
             self.theorem.name, self.env.prover.value, self.config, status,
-            tree=self.nodes, stats=self.stats, **fields,
+            tree=self.tree.nodes, stats=self.stats, **fields,
         )  # fmt: skip
 
     async def _propose(self, state: ProofState) -> list[Candidate]:
@@ -117,13 +104,12 @@ class _Search:
 
     async def run(self, session: ProofSession) -> SearchResult:
         assert session.root is not None
-        self._add_node(TreeNode(id=0, parent=None, tactic=None, goals=list(session.root.goals)),
-                       session.root)  # fmt: skip
+        self._queue(self.tree.set_root(session.root))
         while self.queue or self._widen():
             if time.monotonic() >= self.deadline:
                 return self.result(SearchStatus.TIMEOUT, message="wall-clock budget spent")
             _, node_id = heapq.heappop(self.queue)
-            parent = self.nodes[node_id]
+            parent = self.tree[node_id]
             if node_id in self.to_widen:
                 found = await self._rexpand(session, parent)
             elif node_id in self.pending:
@@ -158,11 +144,9 @@ class _Search:
             return False
         self.breadth = min(2 * self.breadth, self.config.widen_to)
         self.stats.widenings += 1
-        for node_id in self.states:
-            node = self.nodes[node_id]
-            if node.status is NodeStatus.EXPANDED:
-                self.to_widen.add(node_id)
-                heapq.heappush(self.queue, (-node.score, node_id))
+        for node in self.tree.expanded():
+            self.to_widen.add(node.id)
+            self._queue(node)
         return bool(self.to_widen)
 
     async def _rexpand(self, session: ProofSession, parent: TreeNode) -> SearchResult | None:
@@ -181,7 +165,7 @@ class _Search:
             return None
         parent.status = NodeStatus.EXPANDED
         self.stats.expansions += 1
-        proposed = await self._propose(self.states[parent.id])
+        proposed = await self._propose(self.tree.states[parent.id])
         candidates = sorted((c for c in proposed if c.text not in skip), key=lambda c: -c.logprob)
         if self.config.expansion is Expansion.LAZY:
             self.pending[parent.id] = candidates
@@ -220,44 +204,25 @@ class _Search:
         self, session: ProofSession, parent: TreeNode, candidate: Candidate
     ) -> SearchResult | None:
         """Apply one candidate to ``parent``; return a result only for a verified proof."""
-        depth = parent.depth + 1
         logprob = parent.logprob + candidate.logprob
-        node = TreeNode(
-            id=len(self.nodes),
-            parent=parent.id,
-            tactic=candidate.text,
-            logprob=logprob,
-            score=node_score(logprob, depth, self.config),
-            depth=depth,
-        )
+        score = node_score(logprob, parent.depth + 1, self.config)
+        node = self.tree.child(parent, candidate.text, logprob, score)
         self.tried.setdefault(parent.id, set()).add(candidate.text)
-        started = time.monotonic()
-        try:
-            outcome = await session.apply(self.states[parent.id], candidate.text)
-        except ProverFault as fault:
-            self.stats.prover_faults += 1
-            outcome = Failed(f"{type(fault).__name__}: {fault}")
-        finally:
-            self.stats.prover_calls += 1
-            self.stats.time_prover_s += time.monotonic() - started
+        state = self.tree.states[parent.id]
+        outcome = await run_step(session.apply(state, candidate.text), self.stats)
         match outcome:
             case Failed(message=message):
                 self.stats.failed_tactics += 1
-                node.status, node.message = NodeStatus.FAILED, message
-                self._add_node(node)
-            case Goals(state=state) if state.goals in self.seen:
+                self.tree.fail(node, message)
+            case Goals(state=reached) if self.tree.merge(node, reached):
                 self.stats.merged_states += 1
-                node.status = NodeStatus.MERGED
-                node.message = f"same goals as node {self.seen[state.goals]}"
-                self._add_node(node)
-            case Goals(state=state) if depth >= self.config.max_depth:
-                node.status, node.message = NodeStatus.FAILED, "depth limit"
-                self._add_node(node)
-            case Goals(state=state):
-                node.goals = list(state.goals)
-                self._add_node(node, state)
-            case Proved(state=state):
-                return await self._accept(session, node, state)
+            case Goals() if node.depth >= self.config.max_depth:
+                self.tree.fail(node, "depth limit")
+            case Goals(state=reached):
+                self.tree.open(node, reached)
+                self._queue(node)
+            case Proved(state=reached):
+                return await self._accept(session, node, reached)
         return None
 
     async def _accept(
@@ -265,13 +230,10 @@ class _Search:
     ) -> SearchResult | None:
         proof = session.proof_of(state)
         verdict = await verify_candidate(session, proof, self.stats)
-        self.stats.max_depth = max(self.stats.max_depth, node.depth)
         if not verdict.ok:
-            node.status, node.message = NodeStatus.FAILED, f"whole-proof check: {verdict.message}"
-            self._add_node(node)
+            self.tree.fail(node, f"whole-proof check: {verdict.message}")
             return None
-        node.status = NodeStatus.PROVED
-        self._add_node(node)
+        self.tree.prove(node)
         return self.result(
             SearchStatus.PROVED,
             proof=proof,

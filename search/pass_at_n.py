@@ -2,7 +2,8 @@
 
 Each distinct candidate is first run in the warm prover session (milliseconds), and only those
 that close the goal there go to the whole-file check (a fresh ``coqc`` costs 0.3–2.5 s), so
-wrong candidates are cheap. Duplicate samples are checked once and counted with their
+wrong candidates are cheap. Every candidate is a child of the root in the same kind of tree
+best-first grows (``search_tree``). Duplicate samples are checked once and counted with their
 multiplicity. With ``early_stop`` the search ends at the first verified proof; otherwise all
 samples are judged and the result carries the unbiased pass@k estimate for every k <= N.
 """
@@ -16,8 +17,9 @@ from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.pass_at_k import pass_at_k_curve
 from search.policy import Policy
-from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
-from search.types import Failed, Proved, ProverFault, Theorem, UnsafeInput, Verdict
+from search.result import SearchResult, SearchStats, SearchStatus
+from search.search_tree import SearchTree, run_step
+from search.types import Proved, ProverFault, Theorem, UnsafeInput, Verdict
 from search.verify import verify_candidate
 
 
@@ -32,7 +34,7 @@ async def pass_at_n(
     started = time.monotonic()
     deadline = started + config.wall_timeout_s
     stats = SearchStats()
-    nodes: list[TreeNode] = []
+    tree = SearchTree()
     samples = correct = 0
     first: tuple[str, Verdict] | None = None
     status = SearchStatus.FAILED
@@ -45,7 +47,7 @@ async def pass_at_n(
             env.prover.value,
             config,
             status,
-            tree=nodes,
+            tree=tree.nodes,
             proof=first[0] if first else None,
             checked_source=first[1].checked_source if first else None,
             axioms=list(first[1].axioms) if first else [],
@@ -63,7 +65,9 @@ async def pass_at_n(
     try:
         async with env.session(theorem, config.tactic_timeout_s) as session:
             stats.time_prover_s += time.monotonic() - policy_started - stats.time_policy_s
-            for index, candidate in enumerate(candidates):
+            assert session.root is not None
+            root = tree.set_root(session.root)
+            for candidate in candidates:
                 if time.monotonic() >= deadline:
                     return finish(
                         SearchStatus.PROVED if first else SearchStatus.TIMEOUT,
@@ -71,37 +75,29 @@ async def pass_at_n(
                         complete=False,
                     )
                 samples += candidate.count
-                node = TreeNode(id=index, parent=None, tactic=candidate.text,
-                                logprob=candidate.logprob, score=candidate.logprob)  # fmt: skip
-                nodes.append(node)
-                step_started = time.monotonic()
-                try:
-                    outcome = await session.run_proof(candidate.text)
-                except ProverFault as fault:
-                    stats.prover_faults += 1
-                    if stats.prover_faults >= MAX_PROVER_FAULTS:
-                        # Faulted samples are not wrong samples: no pass@k from a broken prover.
-                        return finish(
-                            SearchStatus.ERROR,
-                            f"prover failed {stats.prover_faults} times; last: {fault}",
-                            complete=False,
-                        )
-                    outcome = Failed(f"{type(fault).__name__}: {fault}")
-                stats.prover_calls += 1
-                stats.time_prover_s += time.monotonic() - step_started
+                node = tree.child(root, candidate.text, candidate.logprob, candidate.logprob)
+                faults = stats.prover_faults
+                outcome = await run_step(session.run_proof(candidate.text), stats)
+                if stats.prover_faults > faults and stats.prover_faults >= MAX_PROVER_FAULTS:
+                    # Faulted samples are not wrong samples: no pass@k from a broken prover.
+                    return finish(
+                        SearchStatus.ERROR,
+                        f"prover failed {stats.prover_faults} times; last: {outcome.message}",
+                        complete=False,
+                    )
                 if on_progress is not None:
                     stats.time_total_s = time.monotonic() - started
                     on_progress(stats)
                 if not isinstance(outcome, Proved):
-                    node.status, node.message = NodeStatus.FAILED, outcome.message
+                    tree.fail(node, outcome.message)
                     stats.failed_tactics += 1
                     continue
                 verdict = await verify_candidate(session, candidate.text, stats)
                 if not verdict.ok:
-                    node.status, node.message = NodeStatus.FAILED, verdict.message
+                    tree.fail(node, verdict.message)
                     stats.failed_tactics += 1
                     continue
-                node.status = NodeStatus.PROVED
+                tree.prove(node)
                 correct += candidate.count
                 if first is None:
                     first = (candidate.text, verdict)
