@@ -28,12 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.search import machine, markdown_table
+from benchmarks.search import markdown_table
 from search.benchmarks import load_minif2f
 from search.checking import CheckVerdict, ProofCheck, check_many
 from search.config import ProverLimits
 from search.env.coq import CoqEnvironment
 from search.env.coq_check import DEFAULT_PREAMBLE, coq_version
+from search.machine import machine
 from search.types import ProverKind, Theorem
 
 RESULTS = Path(__file__).resolve().parent / "results"

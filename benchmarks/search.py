@@ -38,7 +38,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -58,6 +57,7 @@ from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_check import coq_version
 from search.env.coq_syntax import parse_proof
 from search.latency import LatencyMeter
+from search.machine import machine
 from search.policy import Candidate, LocalPolicy, Policy, normalize_priors
 from search.result import SearchStatus
 from search.runner import run_many, run_search_safely, versions
@@ -586,22 +586,6 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def machine() -> dict[str, Any]:
-    """What ran the benchmark: timings mean little without it."""
-    model = platform.processor()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cores": os.cpu_count(),
-        "cpu": model or "unknown",
-        "platform": platform.platform(),
-        "load_average_at_start": list(os.getloadavg()),
-    }
 
 
 def exclusive(runs: Sequence[MethodRun]) -> dict[str, list[str]]:
