@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from search.benchmarks import BenchmarkError, load_minif2f
+from search.benchmarks import BenchmarkError, load_benchmark
 from search.queue import JobQueue
 from search.types import ProverKind, Theorem
 
@@ -47,22 +47,27 @@ async def require_worker(request: Request, prover: ProverKind) -> None:
     seen[prover] = time.monotonic()
 
 
-async def benchmark_theorems(request: Request, prover: ProverKind) -> list[Theorem]:
-    """MiniF2F statements for ``prover`` (every split), loaded once per process."""
-    cache: dict[ProverKind, list[Theorem]] = request.app.state.benchmarks
-    failures: dict[ProverKind, tuple[float, str]] = request.app.state.benchmark_failures
-    if prover not in cache:
-        failed_at, reason = failures.get(prover, (-BENCHMARK_RETRY_S, ""))
+async def benchmark_theorems(
+    request: Request, prover: ProverKind, benchmark: str = "minif2f", split: str | None = None
+) -> list[Theorem]:
+    """A benchmark's theorems for ``prover`` (one split, or all), loaded once per process."""
+    key = (benchmark, prover, split)
+    cache: dict[tuple, list[Theorem]] = request.app.state.benchmarks
+    failures: dict[tuple, tuple[float, str]] = request.app.state.benchmark_failures
+    if key not in cache:
+        failed_at, reason = failures.get(key, (-BENCHMARK_RETRY_S, ""))
         if time.monotonic() - failed_at < BENCHMARK_RETRY_S:
             # A download that just failed (or hung until its timeout) is not retried per request.
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
-        data = request.app.state.settings.data.get(prover)
+        data = request.app.state.settings.data.get(prover) if benchmark == "minif2f" else None
         try:
-            cache[prover] = await asyncio.to_thread(
-                load_minif2f, prover, data, include_unsupported=True
+            cache[key] = await asyncio.to_thread(
+                load_benchmark, benchmark, prover, data, split, include_unsupported=True
             )
         except BenchmarkError as exc:
+            if benchmark == "coqlib" and prover is not ProverKind.COQ:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
             reason = f"benchmark data unavailable: {exc}"
-            failures[prover] = (time.monotonic(), reason)
+            failures[key] = (time.monotonic(), reason)
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason) from None
-    return cache[prover]
+    return cache[key]

@@ -26,7 +26,7 @@ class ProofRequest(BaseModel):
     prover: ProverKind = ProverKind.COQ
     header: str = Field(default="", max_length=100_000)
     statement: str | None = Field(default=None, max_length=100_000)
-    benchmark: Literal["minif2f"] | None = None
+    benchmark: Literal["minif2f", "coqlib"] | None = None
     name: str | None = Field(default=None, max_length=200)
     strategy: Strategy = Strategy.BEST_FIRST
     budget: SearchConfig = Field(default_factory=SearchConfig)
@@ -88,12 +88,20 @@ class EvalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prover: ProverKind = ProverKind.COQ
-    benchmark: Literal["minif2f"] = "minif2f"
-    split: Literal["test", "valid"] = "test"
+    benchmark: Literal["minif2f", "coqlib"] = "minif2f"
+    split: Literal[
+        "test", "valid", "train", "novel-train", "novel-valid", "novel-test"
+    ] = Field(default="test", description="minif2f: test, valid; coqlib: all six")
     limit: int | None = Field(default=None, ge=1, description="only the first K theorems")
     names: list[str] | None = Field(default=None, max_length=10_000)
     strategy: Strategy = Strategy.BEST_FIRST
     budget: SearchConfig = Field(default_factory=SearchConfig)
+
+    @model_validator(mode="after")
+    def _split_of_the_benchmark(self) -> EvalRequest:
+        if self.benchmark == "minif2f" and self.split not in ("test", "valid"):
+            raise ValueError("minif2f has the splits test and valid")
+        return self
 
     def config(self) -> SearchConfig:
         # Trees of hundreds of searches would dwarf the results; ``prover eval`` drops them too.

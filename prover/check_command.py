@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from prover.compose import make_environment
 from prover.options import model_from, model_options
-from search.benchmarks import BenchmarkError, load_minif2f
+from search.benchmarks import BenchmarkError, load_benchmark
 from search.checking import CheckResult, CheckVerdict, ProofCheck, check_many, summary
 from search.config import LeanConfig, ProverLimits
 from search.env.base import ProofEnvironment
@@ -65,20 +65,22 @@ def pin_to_benchmark(
 ) -> list[ProofCheck | CheckResult]:
     """Give checks that name a benchmark theorem its header and statement (loaded once per
     prover); one the benchmark lacks gets its ``invalid`` verdict."""
-    loaded: dict[ProverKind, list] = {}
+    loaded: dict[tuple[str, ProverKind], list] = {}
     pinned: list[ProofCheck | CheckResult] = []
     for item in items:
         if isinstance(item, CheckResult) or item.benchmark is None:
             pinned.append(item)
             continue
-        if item.prover not in loaded:
+        key = (item.benchmark, item.prover)
+        if key not in loaded:
             try:
-                loaded[item.prover] = load_minif2f(item.prover, data.get(item.prover),
-                                                   include_unsupported=True)  # fmt: skip
+                loaded[key] = load_benchmark(item.benchmark, item.prover, data.get(item.prover)
+                                             if item.benchmark == "minif2f" else None,
+                                             include_unsupported=True)  # fmt: skip
             except BenchmarkError as exc:
                 raise click.ClickException(str(exc)) from None
         try:
-            pinned.append(item.pinned(loaded[item.prover]))
+            pinned.append(item.pinned(loaded[key]))
         except KeyError:
             pinned.append(CheckResult(
                 name=item.name, prover=item.prover, verdict=CheckVerdict.INVALID,

@@ -21,10 +21,18 @@ from rich.table import Table
 from prover.check_command import check_command
 from prover.commands import register_model_commands
 from prover.compose import POLICIES, make_environment, make_policy
+from prover.corpus_commands import corpus_splits, trace
 from prover.doctor import backends, run_checks
 from prover.options import given_options, model_from, model_options
 from prover.service_cli import api_command, hash_key_command, worker_command
-from search.benchmarks import BenchmarkError, find_theorem, load_minif2f
+from search.benchmarks import (
+    BENCHMARKS,
+    COQLIB_SPLITS,
+    SPLITS,
+    BenchmarkError,
+    find_theorem,
+    load_benchmark,
+)
 from search.config import LeanConfig, ProverLimits, SearchConfig
 from search.env import coq_syntax, lean_syntax
 from search.eval import Summary, evaluate, finished_names
@@ -36,7 +44,8 @@ from search.runner import run_search
 from search.types import ProverKind, Theorem, UnsafeInput
 
 DATA_HELP = (
-    "Benchmark JSONL file or repository checkout, or github[@COMMIT] to download one "
+    "minif2f: a JSONL file or repository checkout, or github[@COMMIT] to download one; "
+    "coqlib: a manifest (.jsonl.gz) `prover corpus-splits` wrote "
     "(default: the statements shipped with dcoprover)."
 )
 
@@ -142,7 +151,7 @@ def main() -> None:
 @click.option("--statement", default=None,
               help="The theorem: Coq 'Theorem t : 1 + 1 = 2.', Lean 'theorem t : 1 + 1 = 2 := by'.")
 @click.option("--name", default=None, help="With --benchmark: the theorem to prove.")
-@click.option("--benchmark", type=click.Choice(["minif2f"]), default=None,
+@click.option("--benchmark", type=click.Choice(BENCHMARKS), default=None,
               help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
 @click.option("--data", type=click.Path(path_type=Path), default=None, help=DATA_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the SearchResult as one JSON object.")
@@ -159,7 +168,8 @@ def prove(header, statement, name, benchmark, data, as_json, redis_url, **option
         if benchmark:
             if statement or not name:
                 fail("with --benchmark give --name (and no --statement)")
-            theorem = find_theorem(load_minif2f(prover, data, include_unsupported=True), name)
+            theorems = load_benchmark(benchmark, prover, data, include_unsupported=True)
+            theorem = find_theorem(theorems, name)
         else:
             if not statement:
                 fail("give --statement (and --header), or --benchmark with --name")
@@ -199,9 +209,11 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
 
 @main.command(name="eval")
 @search_options
-@click.option("--benchmark", type=click.Choice(["minif2f"]), default="minif2f", show_default=True)
+@click.option("--benchmark", type=click.Choice(BENCHMARKS), default="minif2f", show_default=True)
 @click.option("--data", type=click.Path(path_type=Path), default=None, help=DATA_HELP)
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(sorted({*SPLITS, *COQLIB_SPLITS})), default="test",
+              show_default=True,
+              help="minif2f: test, valid; coqlib: train, valid, test (random) and novel-*.")
 @click.option("--limit", type=int, default=None, help="Only the first K theorems of the split.")
 @click.option("--names", default=None, help="Comma-separated theorem names to run.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -224,7 +236,9 @@ def eval_command(
     config, limits, lean = build_config(options)
     prover = ProverKind(options["prover"])
     try:
-        theorems = load_minif2f(prover, data, split)
+        if benchmark == "minif2f" and split not in SPLITS:
+            fail(f"minif2f has the splits {', '.join(SPLITS)}")
+        theorems = load_benchmark(benchmark, prover, data, split)
     except BenchmarkError as exc:
         fail(str(exc))
     if names:
@@ -307,6 +321,8 @@ main.add_command(api_command)
 main.add_command(worker_command)
 main.add_command(hash_key_command)
 register_model_commands(main)
+main.add_command(trace)
+main.add_command(corpus_splits)
 
 if __name__ == "__main__":
     main()

@@ -324,61 +324,6 @@ def iterate(
         )
 
 
-@click.command()
-@click.option("--prover", type=click.Choice(["coq", "lean"]), default="coq", show_default=True)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="(state, tactic) JSONL, the format `prover train --data` reads.",
-)
-@click.option(
-    "--file",
-    "files",
-    multiple=True,
-    help="Library file under Coq's theories/, e.g. Bool/Bool.v (repeatable).",
-)
-@click.option("--limit", type=int, default=None, help="At most this many lemmas per file.")
-@click.option("--tactic-timeout", type=float, default=10.0, show_default=True)
-def trace(prover, out, files, limit, tactic_timeout) -> None:
-    """Trace Coq's standard-library proofs into (goal, tactic) training pairs (offline data)."""
-    import asyncio
-    import json
-
-    from prover.coq_trace import DEFAULT_FILES, library_lemmas, stdlib_root, trace_lemma
-    from search.config import ProverLimits
-    from search.env.coq import CoqEnvironment
-
-    if prover == "lean":
-        raise click.ClickException(
-            "tracing Lean is LeanDojo's job: trace a repository with LeanDojo and pass its "
-            "Benchmark 4 JSON to `prover train --data`"
-        )
-
-    async def run() -> tuple[int, int, int]:
-        env = CoqEnvironment(ProverLimits())
-        lemmas = traced = pairs = 0
-        try:
-            with out.open("w", encoding="utf-8") as sink:
-                for relative in files or DEFAULT_FILES:
-                    for lemma in list(library_lemmas(stdlib_root(), relative))[:limit]:
-                        lemmas += 1
-                        rows = await trace_lemma(env, lemma, tactic_timeout)
-                        if rows:
-                            traced += 1
-                            pairs += len(rows)
-                            sink.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        finally:
-            await env.close()
-        return lemmas, traced, pairs
-
-    try:
-        lemmas, traced, pairs = asyncio.run(run())
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"traced {traced} of {lemmas} lemmas: {pairs} (state, tactic) pairs in {out}")
-
-
 def register_model_commands(group: click.Group) -> None:
-    for command in (serve_policy, tiny_model, train, iterate, trace):
+    for command in (serve_policy, tiny_model, train, iterate):
         group.add_command(command)

@@ -1,4 +1,5 @@
-"""Benchmark statement sets: MiniF2F for Coq (LLM4Rocq/miniF2F-rocq) and Lean 4.
+"""Benchmark statement sets: MiniF2F for Coq (LLM4Rocq/miniF2F-rocq) and Lean 4, and
+``coqlib``, theorems of the installed Coq libraries held out in their own files' contexts.
 
 Without ``--data``, the statements shipped with dcoprover are read (``search/data``, the
 pinned commits below), so the main job needs no network. ``--data`` takes a JSONL file (fields
@@ -10,6 +11,8 @@ the pinned or the named commit, into a cache directory (``$DCOPROVER_CACHE`` or
 
 from __future__ import annotations
 
+import functools
+import gzip
 import io
 import json
 import os
@@ -21,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from search.env.lean_versions import lean_pins
-from search.types import ProverKind, Theorem
+from search.types import LibraryRef, ProverKind, Theorem
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,11 @@ EMBEDDED = {ProverKind.COQ: "minif2f-coq.jsonl", ProverKind.LEAN: "minif2f-lean4
 #: ``--data github`` downloads the pinned commit; ``--data github@COMMIT`` another one.
 DOWNLOAD = re.compile(r"github(?:@(?P<commit>[0-9a-f]{7,40}))?")
 SPLITS = ("test", "valid")
+BENCHMARKS = ("minif2f", "coqlib")
+#: ``coqlib``'s splits: random (90/5/5 by theorem) and novel (whole files held out).
+COQLIB_SPLITS = ("train", "valid", "test", "novel-train", "novel-valid", "novel-test")
+#: The ``coqlib`` manifest shipped with the package (``prover corpus-splits`` writes it).
+COQLIB_MANIFEST = "coqlib.jsonl.gz"
 _LEAN_DECL = re.compile(r"^(?:theorem|lemma)\s+([^\s(:{\[]+)", re.M)
 _LEAN_SPLITS = {"test": "Test", "valid": "Valid"}
 _COQ_DECL = re.compile(
@@ -225,3 +233,73 @@ def find_theorem(theorems: list[Theorem], name: str) -> Theorem:
         if theorem.name == name:
             return theorem
     raise BenchmarkError(f"no theorem named {name!r} in the benchmark")
+
+
+def load_coqlib(split: str | None = None, manifest: Path | None = None) -> list[Theorem]:
+    """``coqlib`` theorems (optionally one split) from the shipped manifest or ``manifest``.
+    Each is proved in its file's context, read from the installed library when it is opened
+    (``search.env.coq_library``), so a changed installation is a clear error, not a silent
+    change of benchmark."""
+    if split is not None and split not in COQLIB_SPLITS:
+        raise BenchmarkError(
+            f"unknown coqlib split {split!r}; choose one of {', '.join(COQLIB_SPLITS)}"
+        )
+    if manifest is None:
+        with resources.as_file(resources.files("search.data") / COQLIB_MANIFEST) as shipped:
+            return _coqlib_rows(shipped, split)
+    if not manifest.is_file():
+        raise BenchmarkError(f"{manifest}: no such coqlib manifest")
+    return _coqlib_rows(manifest, split)
+
+
+def _coqlib_rows(path: Path, split: str | None) -> list[Theorem]:
+    family, _, name = (split or "").rpartition("-")
+    family = family or "random"
+    theorems = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as rows:
+            for line in rows:
+                row = json.loads(line)
+                if split is not None and row[family] != name:
+                    continue
+                theorems.append(
+                    Theorem(
+                        name=row["name"],
+                        statement=row["statement"],
+                        split=row["random"],
+                        source=f"{row['module']} sentence {row['position']}",
+                        library=LibraryRef(
+                            module=row["module"], position=row["position"], digest=row["digest"]
+                        ),
+                    )
+                )
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchmarkError(f"{path}: not a coqlib manifest ({exc})") from None
+    return theorems
+
+
+@functools.cache
+def _shipped_coqlib() -> dict[str, Theorem]:
+    return {theorem.name: theorem for theorem in load_coqlib()}
+
+
+def coqlib_theorem(name: str) -> Theorem:
+    """A theorem of the shipped ``coqlib`` manifest by name (raises ``KeyError``)."""
+    return _shipped_coqlib()[name]
+
+
+def load_benchmark(
+    benchmark: str,
+    prover: ProverKind,
+    data: Path | None = None,
+    split: str | None = None,
+    include_unsupported: bool = False,
+) -> list[Theorem]:
+    """The theorems of ``benchmark`` (``minif2f`` or ``coqlib``) for ``prover``."""
+    if benchmark == "coqlib":
+        if ProverKind(prover) is not ProverKind.COQ:
+            raise BenchmarkError("coqlib is a Coq benchmark: use --prover coq")
+        return load_coqlib(split, data)
+    if benchmark != "minif2f":
+        raise BenchmarkError(f"unknown benchmark {benchmark!r}; choose one of {BENCHMARKS}")
+    return load_minif2f(prover, data, split, include_unsupported)

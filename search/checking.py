@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from search.benchmarks import coqlib_theorem
 from search.env.base import ProofEnvironment
 from search.env.coq_syntax import check_statement as coq_statement_name
 from search.env.lean_syntax import check_statement as lean_statement_name
@@ -38,7 +39,7 @@ class ProofCheck(BaseModel):
     prover: ProverKind = ProverKind.COQ
     header: str = Field(default="", max_length=MAX_TEXT_CHARS)
     statement: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)
-    benchmark: Literal["minif2f"] | None = None
+    benchmark: Literal["minif2f", "coqlib"] | None = None
     proof: str = Field(max_length=MAX_TEXT_CHARS)
     name: str | None = Field(default=None, max_length=200, description="echoed in the result")
 
@@ -57,6 +58,8 @@ class ProofCheck(BaseModel):
         if self.benchmark is None:
             return self
         found = {t.name: t for t in theorems}[self.name or ""]
+        if self.benchmark == "coqlib":
+            return self  # looked up where it is checked: its context is the library's
         return self.model_copy(
             update={"benchmark": None, "header": found.header, "statement": found.statement}
         )
@@ -105,13 +108,21 @@ async def check_one(env: ProofEnvironment, item: ProofCheck) -> CheckResult:
             **fields,
         )  # fmt: skip
 
-    if item.statement is None:
+    if item.benchmark == "coqlib":
+        try:
+            theorem = coqlib_theorem(item.name or "")
+        except KeyError:
+            return result(CheckVerdict.INVALID, f"no theorem named {item.name!r} in coqlib")
+    elif item.statement is None:
         return result(CheckVerdict.INVALID, f"{item.name!r} was not looked up in {item.benchmark}")
-    try:
-        name = statement_name(item)
-    except UnsafeInput as exc:
-        return result(CheckVerdict.INVALID, f"rejected: {exc}")
-    theorem = Theorem(name=name, header=item.header, statement=item.statement, prover=item.prover)
+    else:
+        try:
+            name = statement_name(item)
+        except UnsafeInput as exc:
+            return result(CheckVerdict.INVALID, f"rejected: {exc}")
+        theorem = Theorem(
+            name=name, header=item.header, statement=item.statement, prover=item.prover
+        )
     try:
         verdict = await env.verify(theorem, item.proof)
     except (ProverFault, OSError) as exc:

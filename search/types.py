@@ -18,11 +18,23 @@ class ProverKind(StrEnum):
     LEAN = "lean"
 
 
+class LibraryRef(BaseModel):
+    """Where a theorem of an installed Coq library stands: its module (``Coq.Bool.Bool``), the
+    index of its statement among the file's sentences, and the file's SHA-256. Its context is
+    that file's text before the statement (``search.coqlib``), trusted because it is read from
+    the installed library and checked against the digest; only benchmarks set it."""
+
+    module: str = Field(min_length=1, max_length=200)
+    position: int = Field(ge=0)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class Theorem(BaseModel):
     """A statement to prove, with the header (imports, opens, definitions) it needs.
 
     ``statement`` is the declaration without its proof: for Coq ``Theorem name : P.``, for Lean
-    ``theorem name : P := by``.
+    ``theorem name : P := by``. A library theorem has no header: its context is its file's text
+    up to the statement (``library``).
     """
 
     name: str = Field(min_length=1, max_length=200)
@@ -31,6 +43,7 @@ class Theorem(BaseModel):
     prover: ProverKind = ProverKind.COQ
     split: str | None = None
     source: str | None = None
+    library: LibraryRef | None = None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,12 @@ async def pinned(request: Request, checks: list[ProofCheck]) -> list[ProofCheck]
     benchmark lacks."""
     if all(check.benchmark is None for check in checks):
         return checks
-    theorems = await benchmark_theorems(request, checks[0].prover)
+    benchmark = next(check.benchmark for check in checks if check.benchmark is not None)
+    if any(check.benchmark not in (None, benchmark) for check in checks):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "one batch of checks names one benchmark"
+        )
+    theorems = await benchmark_theorems(request, checks[0].prover, benchmark)
     try:
         return [check.pinned(theorems) for check in checks]
     except KeyError as exc:

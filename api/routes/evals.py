@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/evals", tags=["evals"])
 async def create_eval(body: EvalRequest, request: Request, queue: QueueDep) -> EvalAccepted:
     """Queue one job per theorem of the split (optionally only ``names``, or the first
     ``limit``); 422 names any theorem the split lacks."""
-    theorems = [t for t in await benchmark_theorems(request, body.prover) if t.split == body.split]
+    theorems = await benchmark_theorems(request, body.prover, body.benchmark, body.split)
     if body.names is not None:
         missing = set(body.names) - {t.name for t in theorems}
         if missing:

@@ -33,7 +33,8 @@ async def theorem_of(request: Request, body: ProofRequest) -> Theorem:
     try:
         if body.benchmark is not None:
             assert body.name is not None  # the request model enforces it
-            return find_theorem(await benchmark_theorems(request, body.prover), body.name)
+            theorems = await benchmark_theorems(request, body.prover, body.benchmark)
+            return find_theorem(theorems, body.name)
         assert body.statement is not None
         syntax = coq_syntax if body.prover is ProverKind.COQ else lean_syntax
         syntax.check_header(body.header)

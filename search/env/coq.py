@@ -29,6 +29,7 @@ from search.env.coq_check import (
     coqc_binary,
     render_script,
 )
+from search.env.coq_library import LIBRARY_PREAMBLE, LibraryError, library_context
 from search.env.coq_syntax import (
     check_header,
     check_statement,
@@ -94,15 +95,49 @@ class UnreadableGoals(Exception):
     """``Show.`` printed no goal list (e.g. only shelved goals remain)."""
 
 
+async def show_goals(coqtop: CoqTop, timeout: float = _CONTROL_TIMEOUT_S) -> tuple[str, ...]:
+    """The current goals, each fully printed (as the policy sees them); () when the proof is
+    complete. Raises ``UnreadableGoals`` when ``Show.`` prints no goal list."""
+    reply = await coqtop.send("Show.", timeout)
+    count = parse_goal_count(reply.text)
+    if count is None:
+        # e.g. goals left on the shelf: a state Qed cannot close and we cannot print.
+        raise UnreadableGoals(" ".join(reply.text.split())[:200])
+    if count == 0:
+        return ()
+    goals = [first_goal(reply.text)]
+    for index in range(2, count + 1):
+        goals.append(nth_goal((await coqtop.send(f"Show {index}.", timeout)).text))
+    return tuple(goals)
+
+
+def pool_key(theorem: Theorem) -> str:
+    """Which warm processes can take ``theorem``: a library theorem's are those that have
+    (part of) its file loaded, everything else's those with the preamble alone."""
+    return f"library:{theorem.library.module}" if theorem.library else ""
+
+
 @dataclass(kw_only=True)
 class _Worker(Pooled):
-    """A pooled coqtop with the preamble loaded at prompt ``base``."""
+    """A pooled coqtop with its preamble loaded at prompt ``base``.
+
+    A library process (``key`` ``library:MODULE``) also keeps the file's sentences it has
+    loaded: ``prompts[i]`` is the state before sentence ``i``. The next theorem of the file
+    starts where the last one's context ended (a later one sends only the sentences between;
+    an earlier one is a ``BackTo``), so a file's context is loaded about once per process.
+    """
 
     base: int
+    prompts: list[int] = field(default_factory=list)
 
     @property
     def coqtop(self) -> CoqTop:
         return cast(CoqTop, self.process)
+
+    @property
+    def mark(self) -> int:
+        """Where the next theorem starts from: the preamble, or the loaded context's end."""
+        return self.prompts[-1] if self.prompts else self.base
 
 
 @dataclass
@@ -138,13 +173,16 @@ class CoqSession:
         """Load header and statement into a (new) worker; the root state gets key 0."""
         assert self.worker is not None
         coqtop = self.worker.coqtop
-        await self._control(f"BackTo {self.worker.base}.")
-        for sentence in check_header(self.theorem.header):
-            reply = await self._control(sentence, timeout=self.environment.limits.start_timeout_s)
-            if not reply.ok:
-                raise UnsafeInput(f"header rejected by Coq at {sentence[:80]!r}: {reply.error}")
-            if reply.proofs:
-                raise UnsafeInput(f"header leaves a proof open at {sentence[:80]!r}")
+        if self.theorem.library is not None:
+            await self._load_context()
+        else:
+            await self._control(f"BackTo {self.worker.base}.")
+            for sentence in check_header(self.theorem.header):
+                reply = await self._control(sentence, self.environment.limits.start_timeout_s)
+                if not reply.ok:
+                    raise UnsafeInput(f"header rejected by Coq at {sentence[:80]!r}: {reply.error}")
+                if reply.proofs:
+                    raise UnsafeInput(f"header leaves a proof open at {sentence[:80]!r}")
         reply = await self._control(statement_sentence(self.theorem.statement))
         if not reply.ok:
             raise UnsafeInput(f"statement rejected by Coq: {reply.error}")
@@ -163,30 +201,44 @@ class CoqSession:
             raise UnsafeInput(f"statement opened {len(goals)} goals, not one")
         self.root = self.tree.set_root(None, goals)
 
+    async def _load_context(self) -> None:
+        """Bring a library process to the end of this theorem's context (see ``_Worker``)."""
+        assert self.worker is not None and self.theorem.library is not None
+        try:
+            context = library_context(self.theorem.library, self.theorem.statement)
+        except LibraryError as exc:
+            raise UnsafeInput(str(exc)) from None
+        prompts = self.worker.prompts
+        position = len(context.sentences)
+        if position < len(prompts):
+            await self._control(f"BackTo {prompts[position]}.")
+            del prompts[position + 1 :]
+            return
+        await self._control(f"BackTo {prompts[-1]}.")
+        for index in range(len(prompts) - 1, position):
+            sentence = context.sentences[index]
+            reply = await self._control(sentence, self.environment.limits.check_timeout_s)
+            if not reply.ok:
+                raise UnsafeInput(
+                    f"the context of {self.theorem.library.module} failed to load at sentence "
+                    f"{index} ({sentence[:80]!r}): {reply.error}"
+                )
+            prompts.append(reply.prompt)
+
     async def _control(self, sentence: str, timeout: float = _CONTROL_TIMEOUT_S) -> Reply:
         assert self.worker is not None
         return await self.worker.coqtop.send(sentence, timeout)
 
     async def _show(self) -> tuple[str, ...]:
-        """The current goals, each fully printed; () when the proof is complete."""
-        reply = await self._control("Show.")
-        count = parse_goal_count(reply.text)
-        if count is None:
-            # e.g. goals left on the shelf: a state Qed cannot close and we cannot print.
-            raise UnreadableGoals(" ".join(reply.text.split())[:200])
-        if count == 0:
-            return ()
-        goals = [first_goal(reply.text)]
-        for index in range(2, count + 1):
-            goals.append(nth_goal((await self._control(f"Show {index}.")).text))
-        return tuple(goals)
+        assert self.worker is not None
+        return await show_goals(self.worker.coqtop)
 
     async def _restart(self) -> None:
         """Replace a dead or killed process and reload the theorem."""
         self.restarts += 1
         if self.worker is not None:
             await self.worker.coqtop.close()
-        self.worker = await self.environment.new_worker()
+        self.worker = await self.environment.new_worker(pool_key(self.theorem))
         await self._load()
 
     async def _goto(self, key: int) -> None:
@@ -317,24 +369,31 @@ class CoqEnvironment:
         self.restarts = 0
 
     async def new_worker(self, key: str = "") -> _Worker:
-        """A coqtop with the preamble loaded (every Coq process has the same: ``key`` is "")."""
-        coqtop = CoqTop(self.limits.memory_bytes, cwd=self._workdir.name)
+        """A coqtop with the preamble loaded: the automation preamble, or for a library
+        process (``pool_key``) the library preamble alone, on which its file is loaded."""
+        library = key.startswith("library:")
+        # A library file's process is named after its module, so its self-references resolve.
+        top = ("-top", key.removeprefix("library:")) if library else ()
+        coqtop = CoqTop(self.limits.memory_bytes, extra_args=top, cwd=self._workdir.name)
         await coqtop.start(self.limits.start_timeout_s)
-        for sentence in self.preamble:
+        for sentence in LIBRARY_PREAMBLE if library else self.preamble:
             reply = await coqtop.send(sentence, self.limits.start_timeout_s)
             if not reply.ok:
                 await coqtop.close()
                 raise ProverCrash(f"preamble {sentence!r} failed: {reply.error}")
-        return _Worker(process=coqtop, key=key, base=coqtop.prompt)
+        base = coqtop.prompt
+        return _Worker(process=coqtop, key=key, base=base, prompts=[base] if library else [])
 
     @contextlib.asynccontextmanager
     async def session(self, theorem: Theorem, tactic_timeout_s: float) -> AsyncIterator[CoqSession]:
         """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
+        if theorem.library is not None and theorem.header.strip():
+            raise UnsafeInput("a library theorem has its file's context, not a header")
         check_header(theorem.header)
         check_statement(theorem.statement)
         async with self._pool.slot():
             session = CoqSession(self, theorem, tactic_timeout_s)
-            session.worker = await self._pool.take("")
+            session.worker = await self._pool.take(pool_key(theorem))
             try:
                 try:
                     await session._load()
@@ -348,9 +407,10 @@ class CoqEnvironment:
 
     @staticmethod
     async def _reset(worker: _Worker) -> bool:
-        """Back to the preamble for the next theorem; a process that cannot is not reused."""
+        """Back to where the next theorem starts (``mark``); a process that cannot is not
+        reused."""
         try:
-            return (await worker.coqtop.send(f"BackTo {worker.base}.", _CONTROL_TIMEOUT_S)).ok
+            return (await worker.coqtop.send(f"BackTo {worker.mark}.", _CONTROL_TIMEOUT_S)).ok
         except ProverFault:
             return False
 

@@ -31,6 +31,12 @@ import tempfile
 from collections.abc import Sequence
 
 from search.env.coq_fixpoints import PRINT_ALL, check_copies, fixpoints, foreign
+from search.env.coq_library import (
+    LIBRARY_PREAMBLE,
+    LibraryContext,
+    LibraryError,
+    library_context,
+)
 from search.env.coq_syntax import (
     check_header,
     check_statement,
@@ -88,11 +94,17 @@ def render_source(
     marker: str,
     allowed_axioms: Sequence[str] = ALLOWED_AXIOMS,
     header: Sequence[str] | None = None,
+    library: LibraryContext | None = None,
 ) -> str:
     """The exact file ``coqc`` compiles for ``theorem`` with the given proof sentences:
     ``header`` is the header's sentences as ``check_header`` returned them (the statement,
-    too, goes in as checked, without its comments)."""
-    name = f"{LIBRARY}.{check_statement(theorem.statement)}"
+    too, goes in as checked, without its comments). A library theorem's context replaces the
+    header, and the sections open at its statement are closed after ``Qed``."""
+    if library is not None:
+        header = library.sentences
+    prefix = library.module_path if library else ""
+    library_name = library.module if library else LIBRARY
+    name = f"{library_name}.{prefix}{check_statement(theorem.statement)}"
     locates = "".join(
         f"{_print(f'{marker}:locate:{axiom}')}Locate Term {axiom}.\n"
         for axiom in sorted(allowed_axioms)
@@ -103,8 +115,9 @@ def render_source(
         + statement_sentence(theorem.statement)
         + "\nProof.\n"
         + render_script(sentences)
-        + "\nQed.\n\n"
-        + f"Module {marker.replace('-', '_')}. End {marker.replace('-', '_')}.\n"
+        + "\nQed.\n"
+        + "".join(f"{closer}\n" for closer in (library.closers if library else ()))
+        + f"\nModule {marker.replace('-', '_')}. End {marker.replace('-', '_')}.\n"
         + _print(f"{marker}:assumptions")
         + f"Print Assumptions {name}.\n"
         + locates
@@ -219,29 +232,51 @@ async def check_with_coqc(
 
     ``proof`` is the script between ``Proof.`` and ``Qed.``. Returns a ``Verdict``; never
     raises for a bad proof (a bad proof is an expected outcome), only for a missing ``coqc``.
+    A library theorem (``theorem.library``) is checked in its file's context, after the
+    library preamble instead of ``preamble``.
     """
+    library = None
     try:
-        header = check_header(theorem.header)
+        if theorem.library is not None:
+            if theorem.header.strip():
+                raise UnsafeInput("a library theorem has its file's context, not a header")
+            library = library_context(theorem.library, theorem.statement)
+            preamble, header = LIBRARY_PREAMBLE, list(library.sentences)
+        else:
+            header = check_header(theorem.header)
         sentences = parse_proof(proof, statement_identifiers(theorem.statement))
         marker = f"dcoprover-{secrets.token_hex(8)}"
-        source = render_source(theorem, sentences, preamble, marker, allowed_axioms, header)
-    except UnsafeInput as exc:
+        source = render_source(
+            theorem, sentences, preamble, marker, allowed_axioms, header, library
+        )
+    except (UnsafeInput, LibraryError) as exc:
         return Verdict(ok=False, message=f"rejected before checking: {exc}")
     context = render_context(preamble, header)
-    return await judge_source(source, marker, allowed_axioms, timeout_s, memory_bytes, context)
+    return await judge_source(
+        source, marker, allowed_axioms, timeout_s, memory_bytes, context,
+        library.module if library else LIBRARY, library.unclosed_message() if library else None,
+    )  # fmt: skip
 
 
-async def compile_coq(source: str, timeout_s: float, memory_bytes: int) -> tuple[int, str, str]:
+async def compile_coq(
+    source: str, timeout_s: float, memory_bytes: int, library: str = LIBRARY
+) -> tuple[int, str, str]:
     """``coqc`` on ``source`` in a fresh temporary directory: (exit code, stdout, stderr).
+    The file is compiled as the library module ``library`` (a library theorem's file under its
+    own name, so that the file's references to itself, ``QArith_base.Qnum``, resolve; and a
+    context that loaded the installed module would be refused, "inconsistent assumptions").
     Raises ``TimeoutError`` after ``timeout_s`` (the process group is killed)."""
+    directory, _, basename = library.rpartition(".")
+    bind = ("-Q", ".", directory) if directory else ()
     with tempfile.TemporaryDirectory(prefix="dcoprover-coqc-") as tmp:
-        path = os.path.join(tmp, f"{LIBRARY}.v")
+        path = os.path.join(tmp, f"{basename}.v")
         with open(path, "w") as handle:
             handle.write(source)
         proc = await asyncio.create_subprocess_exec(
             coqc_binary(),
             "-q",
-            f"{LIBRARY}.v",
+            *bind,
+            f"{basename}.v",
             cwd=tmp,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -269,6 +304,8 @@ async def judge_source(
     timeout_s: float,
     memory_bytes: int,
     context: str,
+    library: str = LIBRARY,
+    unclosed: str | None = None,
 ) -> Verdict:
     """Compile a file built by ``render_source`` and read the verdict off its trailer (and,
     when the proof term has fixpoints, the definitions they are named after, in ``context``:
@@ -279,7 +316,11 @@ async def judge_source(
         return Verdict(ok=ok, message=message, checked_source=source, **fields)
 
     try:
-        code, output, messages = await compile_coq(source, timeout_s, memory_bytes)
+        code, output, messages = await compile_coq(source, timeout_s, memory_bytes, library)
+        if code != 0 and unclosed is not None and messages == unclosed:
+            # A library theorem's modules stay open (see ``LibraryContext``): coqc's one
+            # complaint, at the end of the file, after everything else was accepted.
+            code = 0
     except TimeoutError:
         return verdict(False, f"coqc ran past {timeout_s:.0f}s", fault=True)
     if code != 0:
@@ -303,7 +344,7 @@ async def judge_source(
     if fixes:
         copies = f"{context}\n{check_copies(fixes, marker)}"
         try:
-            _, checked, _ = await compile_coq(copies, timeout_s, memory_bytes)
+            _, checked, _ = await compile_coq(copies, timeout_s, memory_bytes, library)
         except TimeoutError:
             return verdict(False, f"coqc ran past {timeout_s:.0f}s", fault=True)
         strangers = foreign(fixes, checked, marker)

@@ -166,7 +166,9 @@ _STATEMENT_HEAD = re.compile(
 MAX_TACTIC_CHARS = 4_000
 MAX_PROOF_CHARS = 100_000
 
-_BULLET = re.compile(r"^(-+|\++|\*+|\{|\})$")
+_BULLET = re.compile(r"^(-+|\++|\*+|\{|\}|(\d+|\[[A-Za-z_][\w']*\]):\{)$")
+#: A goal selector with a brace (``2:{``, ``[h]:{``): coqtop reads it as a sentence of its own.
+_SELECTOR_BRACE = re.compile(r"(\d+|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*\{")
 _SELECTOR = re.compile(r"^(all|\d+(\s*,\s*\d+)*|\[\s*[A-Za-z_][\w']*\s*\])\s*:\s*")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -257,9 +259,10 @@ def _reject_control_characters(text: str, what: str) -> None:
 def split_sentences(text: str) -> list[str]:
     """Split comment-free Coq text into sentences, bullets and braces included.
 
-    A sentence ends, as in Coq's lexer, at a ``.`` (also the last dot of ``...``) followed by a
-    blank or the end of the text, outside string literals; a leading bullet (``-``, ``+``,
-    ``*``) or brace is a sentence of its own.
+    A sentence ends, as in Coq's lexer, at a ``.`` (also the last dot of ``...``, but not of
+    ``..``) followed by a blank or the end of the text, outside string literals; a leading
+    bullet (``-``, ``+``, ``*``), brace or goal selector with a brace (``2:{``, written without
+    blanks) is a sentence of its own.
     """
     sentences: list[str] = []
     current: list[str] = []
@@ -267,7 +270,14 @@ def split_sentences(text: str) -> list[str]:
     n = len(text)
     while i < n:
         ch = text[i]
-        if not "".join(current).strip() and ch in "-+*{}":
+        at_start = not "".join(current).strip()
+        selector = _SELECTOR_BRACE.match(text, i) if at_start else None
+        if selector is not None:
+            sentences.append("".join(selector.group(0).split()))
+            current = []
+            i = selector.end()
+            continue
+        if at_start and ch in "-+*{}":
             run = ch
             while ch in "-+*" and i + 1 < n and text[i + 1] == ch:
                 i += 1
@@ -282,7 +292,9 @@ def split_sentences(text: str) -> list[str]:
             i = end
             continue
         current.append(ch)
-        if ch == "." and (i + 1 == n or text[i + 1].isspace()):
+        # ``..`` (in recursive notations) is a token of its own, not a full stop.
+        two_dots = i >= 1 and text[i - 1] == "." and (i < 2 or text[i - 2] != ".")
+        if ch == "." and (i + 1 == n or text[i + 1].isspace()) and not two_dots:
             sentences.append("".join(current).strip())
             current = []
         i += 1
