@@ -51,10 +51,11 @@ from rich.table import Table
 
 from prover.automation import TUNED_ON, AutomationPolicy, coq_closers
 from prover.compose import make_environment
-from search.benchmarks import SPLITS, load_minif2f
+from search.benchmarks import BENCHMARKS, COQLIB_SPLITS, SPLITS, load_benchmark
 from search.config import Expansion, ProverLimits, SearchConfig, Strategy, default_workers
 from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_check import coq_version
+from search.env.coq_library import LibrarySource
 from search.env.coq_syntax import parse_proof
 from search.latency import LatencyMeter
 from search.machine import machine
@@ -69,6 +70,8 @@ BEST_FIRST = "best-first"
 BEST_FIRST_FULL = "best-first, full expansion"
 ONE_SHOT = "one-shot automation"
 HAMMER = "CoqHammer"
+LIBRARY_PROOF = "library proof"
+TITLES = {"minif2f-coq": "MiniF2F-Coq", "coqlib": "coqlib"}
 #: CoqHammer's reconstruction tactics (no external ATP needed), tried in this order.
 HAMMER_TACTICS = ("sauto", "hauto", "qauto", "sauto lq: on", "hauto lq: on")
 THROUGHPUT_CONCURRENCY = (1, 2, 4)
@@ -99,6 +102,24 @@ class ScriptPolicy(LocalPolicy):
             Candidate(f"intros.\n{c.text}.", c.logprob)
             for c in await self.tactics(theorem, ProofState(key=0, goals=()), n)
         ]
+
+
+class LibraryProofPolicy(LocalPolicy):
+    """A library theorem's own proof, from its file: the one candidate, run like any other.
+    Not a baseline to beat but a check of the benchmark itself: the share of the original
+    proofs the judge accepts in the rebuilt contexts, at the same budget."""
+
+    name = "library-proof"
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]:
+        return []
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
+        if theorem.library is None:
+            return []
+        source = LibrarySource.read(theorem.library.module)
+        proof = source.proof_at(theorem.library.position)
+        return [Candidate("\n".join(proof), 0.0)] if proof else []
 
 
 def parseable_hammer_tactics() -> tuple[list[str], list[str]]:
@@ -296,7 +317,7 @@ async def run_method(
 #: The methods ``--methods`` may name, in the order they run. Best-first always runs first:
 #: every ratio and "solved by X, not by best-first" list is measured against it.
 METHOD_KEYS = {"best-first": BEST_FIRST, "full": BEST_FIRST_FULL, "one-shot": ONE_SHOT,
-               "hammer": HAMMER}  # fmt: skip
+               "hammer": HAMMER, "library-proof": LIBRARY_PROOF}  # fmt: skip
 METHODS = tuple(METHOD_KEYS.values())
 
 
@@ -335,11 +356,25 @@ async def compare(
         if dropped:
             console.print(f"[yellow]CoqHammer: {note}")
         env = make_environment(ProverKind.COQ, limits, hammer=True)
-        policy = ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0))
         config = one_try_each(len(kept))
+        if theorems and theorems[0].library is not None:
+            # Library theorems get CoqHammer whole: ``hammer`` (its external provers, then
+            # reconstruction) with the theorem's whole budget as its time limit.
+            kept = ["hammer"]
+            note = "CoqHammer's hammer (eprover, z3, cvc4), one call per theorem"
+            config = one_try_each(1).model_copy(update={"tactic_timeout_s": budget})
+        policy = ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0))
         return await run_method(HAMMER, theorems, env, policy, config, concurrency, console, note)
 
+    async def library_proof_run() -> MethodRun:
+        env = make_environment(ProverKind.COQ, limits)
+        config = one_try_each(1).model_copy(update={"tactic_timeout_s": budget})
+        return await run_method(
+            LIBRARY_PROOF, theorems, env, LibraryProofPolicy(), config, concurrency, console
+        )
+
     runners = {
+        LIBRARY_PROOF: library_proof_run,
         BEST_FIRST: lambda: best_first_run(BEST_FIRST, base),
         BEST_FIRST_FULL: lambda: best_first_run(
             BEST_FIRST_FULL, base.model_copy(update={"expansion": Expansion.FULL})
@@ -633,7 +668,7 @@ def write_report(
 
     m = meta["machine"]
     lines = [
-        f"# Search benchmark: MiniF2F-Coq {meta['split']}",
+        f"# Search benchmark: {TITLES[meta['benchmark']]} {meta['split']}",
         "",
         f"- date: {meta['date']}",
         f"- machine: {m['cores']} cores, {m['cpu']} ({m['platform']}); "
@@ -643,9 +678,15 @@ def write_report(
         f"- budget: {meta['budget_s']:g} s wall per theorem and method; "
         f"{meta['concurrency']} concurrent searches; tactic time limit "
         f"{runs[0].config['tactic_timeout_s']:g} s",
-        f"- theorems: {total}" + (f" (first {meta['limit']} only)" if meta["limit"] else ""),
+        f"- theorems: {total}" + (f" (first {meta['limit']} only)" if meta["limit"] else "")
+        + (f" (a sample of {meta['sample']}, evenly spread)" if meta.get("sample") else ""),
         f"- tuning read: the model-free policy's steps were designed from {' and '.join(TUNED_ON)} "
-        "failures; neither split is held out for it",
+        "failures; "
+        + (
+            "neither split is held out for it"
+            if meta["benchmark"] == "minif2f-coq"
+            else "no coqlib split was read by any tuning: this split is held out"
+        ),
         "",
         "## Solved",
         "",
@@ -694,9 +735,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--data",
         type=Path,
         default=None,
-        help="MiniF2F-Coq JSONL or checkout (default: the statements shipped with dcoprover)",
+        help="MiniF2F-Coq JSONL or checkout, or a coqlib manifest (default: the data shipped "
+        "with dcoprover)",
     )
-    parser.add_argument("--split", choices=SPLITS, default="test")
+    parser.add_argument(
+        "--benchmark",
+        choices=BENCHMARKS,
+        default="minif2f",
+        help="minif2f (MiniF2F-Coq) or coqlib (library theorems in their files' contexts)",
+    )
+    parser.add_argument("--split", choices=sorted({*SPLITS, *COQLIB_SPLITS}), default="test")
     parser.add_argument(
         "--budget",
         type=float,
@@ -704,6 +752,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="wall seconds per theorem, the same for every method",
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first K theorems")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="K theorems spread evenly over the split (every len/K-th, in manifest order), "
+        "so that a shorter run still covers every part of the library",
+    )
     parser.add_argument(
         "--tactic-timeout",
         type=float,
@@ -740,6 +795,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "added under --limit so a quick run never replaces a full one)",
     )
     args = parser.parse_args(argv)
+    if args.benchmark == "minif2f" and args.split not in SPLITS:
+        parser.error(f"minif2f has the splits {', '.join(SPLITS)}")
     keys = [key.strip() for key in args.methods.split(",") if key.strip()]
     unknown = [key for key in keys if key not in METHOD_KEYS]
     if unknown:
@@ -753,20 +810,26 @@ def output_path(args: argparse.Namespace) -> Path:
     if args.out:
         return Path(args.out.format(split=args.split))
     suffix = f"-first{args.limit}" if args.limit else ""
-    return Path(__file__).resolve().parent / "results" / f"search-{args.split}{suffix}.json"
+    suffix += f"-sample{args.sample}" if args.sample else ""
+    stem = "search" if args.benchmark == "minif2f" else "coqlib"
+    return Path(__file__).resolve().parent / "results" / f"{stem}-{args.split}{suffix}.json"
 
 
 async def main(args: argparse.Namespace, console: Console) -> Path:
-    theorems = load_minif2f(ProverKind.COQ, args.data, args.split)
+    theorems = load_benchmark(args.benchmark, ProverKind.COQ, args.data, args.split)
     if args.limit:
         theorems = theorems[: args.limit]
+    if args.sample and args.sample < len(theorems):
+        step = len(theorems) / args.sample
+        theorems = [theorems[int(index * step)] for index in range(args.sample)]
     out = output_path(args).resolve()  # before any method changes the working directory
     cores = os.cpu_count() or 1
     meta: dict[str, Any] = {
-        "benchmark": "minif2f-coq",
+        "benchmark": "minif2f-coq" if args.benchmark == "minif2f" else "coqlib",
         "split": args.split,
         "data": str(args.data) if args.data else None,
         "limit": args.limit,
+        "sample": args.sample,
         "budget_s": args.budget,
         "concurrency": args.concurrency,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -777,7 +840,8 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         "throughput_timeout_s": args.throughput_timeout,
     }
     console.print(
-        f"MiniF2F-Coq {args.split}: {len(theorems)} theorems, {args.budget:g} s each, "
+        f"{TITLES[meta['benchmark']]} {args.split}: {len(theorems)} theorems, "
+        f"{args.budget:g} s each, "
         f"{args.concurrency} at a time; {cores} cores ({meta['machine']['cpu']}), "
         f"Coq {meta['coq']}",
         highlight=False,

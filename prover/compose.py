@@ -12,6 +12,7 @@ from search.config import LeanBackend, LeanConfig, ProverLimits
 from search.env.base import ProofEnvironment
 from search.env.coq import CoqEnvironment
 from search.env.coq_check import DEFAULT_PREAMBLE, HAMMER_PREAMBLE
+from search.env.coq_library import LIBRARY_HAMMER
 from search.env.lean import LeanEnvironment
 from search.env.leandojo import LeanDojoEnvironment
 from search.policy import Policy
@@ -26,12 +27,14 @@ def make_environment(
     hammer: bool = False,
     lean: LeanConfig | None = None,
 ) -> ProofEnvironment:
-    """The proof environment for ``prover``; ``hammer`` also loads CoqHammer's tactics and
+    """The proof environment for ``prover``; ``hammer`` also loads CoqHammer (its tactics on
+    MiniF2F; all of it, ``hammer`` included, after a library theorem's context) and
     ``lean`` says which Lean installation to drive. Raises ``FileNotFoundError`` (with install
     advice) when the prover is not installed."""
     if ProverKind(prover) is ProverKind.COQ:
         preamble = (*DEFAULT_PREAMBLE, HAMMER_PREAMBLE) if hammer else DEFAULT_PREAMBLE
-        return CoqEnvironment(limits, preamble=preamble)
+        extras = LIBRARY_HAMMER if hammer else ()
+        return CoqEnvironment(limits, preamble=preamble, library_extras=extras)
     repl = LeanEnvironment(limits, lean)
     if lean is not None and lean.backend is LeanBackend.LEANDOJO:
         return LeanDojoEnvironment(verifier=repl)

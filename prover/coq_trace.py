@@ -17,7 +17,6 @@ run resumes where it stopped (a file whose source changed is traced again).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -28,14 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from search.env.coq import CoqEnvironment, UnreadableGoals, show_goals
-from search.env.coq_library import LibrarySource, Statement
+from search.env.coq_library import PROOF_END, LibrarySource, Statement, section_variables
 from search.env.coq_syntax import is_bullet
 from search.env.coqtop import CoqTop, Reply
 from search.runner import run_many
 from search.types import ProverFault
 
-#: Sentences that end a proof.
-_PROOF_END = re.compile(r"^(?:Qed|Defined|Admitted|Abort|Save)\b")
 #: Vernacular commands that may stand inside a proof but are no tactic of it.
 _VERNACULAR = frozenset(
     re.findall(
@@ -54,7 +51,7 @@ _GRACE_S = 30.0
 #: Any other sentence (a definition, a ``Qed`` that re-checks a long proof) may take this long.
 SENTENCE_TIMEOUT_S = 180.0
 #: The format of a file's trace; a trace in another format is traced again.
-TRACE_FORMAT = 1
+TRACE_FORMAT = 3
 
 
 @dataclass
@@ -76,6 +73,8 @@ class TracedTheorem:
     steps: list[tuple[str, str]]
     imports: list[str]
     scopes: list[str]
+    #: In a section: the section variables the proof uses (None outside sections).
+    section_variables: list[str] | None = None
 
 
 @dataclass
@@ -127,7 +126,7 @@ def _is_step(sentence: str) -> bool:
     word = sentence.split(" ", 1)[0].rstrip(".")
     return not (
         is_bullet(sentence)
-        or _PROOF_END.match(sentence)
+        or PROOF_END.match(sentence)
         or word == "Proof"
         or word in _VERNACULAR
     )
@@ -177,7 +176,7 @@ class _Walk:
     async def _sentence(self, position: int, sentence: str) -> bool:
         """Run one sentence; False when the file cannot go on."""
         if self.skipping:
-            if _PROOF_END.match(sentence):
+            if PROOF_END.match(sentence):
                 self.skipping = False
             return True
         if position in self.statements and not self.proofs:
@@ -211,7 +210,7 @@ class _Walk:
         self._follow_structure(sentence)
         opened, self.proofs = self.proofs, reply.proofs
         if self.current is not None and opened and not self.proofs:
-            self._close(sentence)
+            await self._close(sentence)
         elif self.current is not None and not self.proofs:
             # The statement did not open a proof (or closed it at once, ``Proof term.``).
             self._skip(self.current.statement, "no proof opened")
@@ -238,7 +237,7 @@ class _Walk:
                 return False
             self._skip(lemma.statement, reason)
             self.current, self.proofs = None, reply.proofs
-            self.skipping = not _PROOF_END.match(sentence)
+            self.skipping = not PROOF_END.match(sentence)
             return True
         if self.current is not None and position == self.current.statement.position:
             self._skip(self.current.statement, "statement failed")
@@ -247,7 +246,7 @@ class _Walk:
         self.trace.stopped = f"sentence {position} failed ({sentence[:80]!r}): {error}"[:500]
         return False
 
-    def _close(self, sentence: str) -> None:
+    async def _close(self, sentence: str) -> None:
         lemma = self.current
         assert lemma is not None
         self.current = None
@@ -260,6 +259,12 @@ class _Walk:
             self._skip(lemma.statement, "no tactic steps")
         else:
             statement = lemma.statement
+            variables = None
+            if any(block.kind == "Section" for block in statement.blocks):
+                printed = await self.coqtop.send(
+                    f"Print Assumptions {statement.name}.", SENTENCE_TIMEOUT_S
+                )
+                variables = section_variables(printed.text)
             self.trace.theorems.append(
                 TracedTheorem(
                     id=self._id(statement),
@@ -275,6 +280,7 @@ class _Walk:
                     steps=lemma.steps,
                     imports=lemma.imports,
                     scopes=lemma.scopes,
+                    section_variables=variables,
                 )
             )
 
@@ -288,9 +294,10 @@ class _Walk:
         elif words[:1] == ["End"]:
             self.depth = max(0, self.depth - 1)
             self.scopes = [(d, s) for d, s in self.scopes if d <= self.depth]
-        elif "Scope" in words[:3] and words[0] in ("Open", "Local", "Global"):
+        elif "Scope" in words[:3] and words[0] in ("Open", "Local", "Global", "#[local]",
+                                                     "#[global]"):  # fmt: skip
             scope = words[-1].rstrip(".")
-            self.scopes.append((0 if words[0] == "Global" else self.depth, scope))
+            self.scopes.append((0 if "lobal" in words[0] else self.depth, scope))
         elif words[:2] == ["Close", "Scope"]:
             scope = words[-1].rstrip(".")
             self.scopes = [(d, s) for d, s in self.scopes if s != scope]
@@ -314,18 +321,21 @@ def trace_path(out: Path, module: str) -> Path:
 
 
 def cached_trace(out: Path, module: str) -> FileTrace | None:
-    """A file's trace from an earlier run, if its source and the format are unchanged."""
+    """A file's trace from an earlier run, if its source, the format and the statements found
+    in it are unchanged."""
     path = trace_path(out, module)
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text())
-        source_digest = hashlib.sha256(
-            LibrarySource.read(module).path.read_bytes()
-        ).hexdigest()
+        source = LibrarySource.read(module)
     except (OSError, ValueError):
         return None
-    if data.get("digest") != source_digest or data.get("format") != TRACE_FORMAT:
+    if (data.get("digest"), data.get("format"), data.get("candidates")) != (
+        source.digest,
+        TRACE_FORMAT,
+        len(source.statements),  # the statements this version of the reader finds
+    ):
         return None
     return FileTrace.from_json(data)
 

@@ -96,8 +96,22 @@ class Corpus:
         return random, novel_splits(self.benchmark_counts())
 
 
+#: Lemmas the reader finds that are not candidates: no tactic proof closed by ``Qed`` or
+#: ``Defined`` (a proof term, a body, an admitted or aborted proof).
+NOT_CANDIDATES = frozenset(
+    {"proved by a term (Proof t.)", "no proof opened", "ends with Admitted", "ends with Abort"}
+)
+
+
+def candidates(trace: FileTrace) -> int:
+    """Lemmas of the file with a tactic proof closed by ``Qed``/``Defined``: the yield's base."""
+    reasons = trace.reasons()
+    return trace.candidates - sum(reasons[r] for r in NOT_CANDIDATES)
+
+
 def yield_report(traces: list[FileTrace]) -> dict[str, Any]:
-    """Candidates found, replayed and skipped by reason, overall and per file."""
+    """Candidates found, replayed and skipped by reason, overall and per file. Lemmas proved
+    without a tactic script are counted apart, not as candidates."""
     reasons: Counter[str] = Counter()
     files = []
     for trace in traces:
@@ -105,7 +119,8 @@ def yield_report(traces: list[FileTrace]) -> dict[str, Any]:
         files.append(
             {
                 "module": trace.module,
-                "candidates": trace.candidates,
+                "lemmas": trace.candidates,
+                "candidates": candidates(trace),
                 "replayed": len(trace.theorems),
                 "steps": sum(len(t.steps) for t in trace.theorems),
                 "skipped": dict(trace.reasons()),
@@ -113,16 +128,19 @@ def yield_report(traces: list[FileTrace]) -> dict[str, Any]:
                 "seconds": trace.seconds,
             }
         )
-    candidates = sum(t.candidates for t in traces)
+    found = sum(f["candidates"] for f in files)
     replayed = sum(len(t.theorems) for t in traces)
     return {
         "files": len(traces),
         "files_stopped": sum(t.stopped is not None for t in traces),
-        "candidates": candidates,
+        "lemmas": sum(t.candidates for t in traces),
+        "candidates": found,
         "replayed": replayed,
-        "yield": round(replayed / candidates, 4) if candidates else 0.0,
+        "yield": round(replayed / found, 4) if found else 0.0,
         "steps": sum(f["steps"] for f in files),
-        "skipped": dict(reasons.most_common()),
+        "unreadable_steps": sum(t.unreadable_steps for t in traces),
+        "not_candidates": {r: n for r, n in reasons.most_common() if r in NOT_CANDIDATES},
+        "skipped": {r: n for r, n in reasons.most_common() if r not in NOT_CANDIDATES},
         "seconds": round(sum(t.seconds for t in traces), 1),
         "per_file": files,
     }
@@ -133,19 +151,25 @@ def yield_markdown(report: dict[str, Any], machine: str) -> str:
         "# Coq corpus: yield",
         "",
         f"- {report['files']} files ({report['files_stopped']} stopped early), {machine}",
-        f"- candidates {report['candidates']}, replayed {report['replayed']} "
-        f"({100 * report['yield']:.1f}%), steps {report['steps']}",
+        f"- lemmas found {report['lemmas']}; candidates (a tactic proof closed by Qed or "
+        f"Defined) {report['candidates']}; replayed {report['replayed']} "
+        f"({100 * report['yield']:.1f}%); steps {report['steps']} (and "
+        f"{report['unreadable_steps']} steps whose goals Show could not print, left out)",
         f"- tracing time, summed over files: {report['seconds']} s",
         "",
-        "| skipped because | lemmas |",
+        "| not candidates | lemmas |",
+        "|---|---|",
+        *(f"| {reason} | {count} |" for reason, count in report["not_candidates"].items()),
+        "",
+        "| candidates skipped because | lemmas |",
         "|---|---|",
         *(f"| {reason} | {count} |" for reason, count in report["skipped"].items()),
         "",
-        "| file | candidates | replayed | steps | s | stopped |",
-        "|---|---|---|---|---|---|",
+        "| file | lemmas | candidates | replayed | steps | s | stopped |",
+        "|---|---|---|---|---|---|---|",
         *(
-            f"| {f['module']} | {f['candidates']} | {f['replayed']} | {f['steps']} | "
-            f"{f['seconds']} | {(f['stopped'] or '')[:80]} |"
+            f"| {f['module']} | {f['lemmas']} | {f['candidates']} | {f['replayed']} | "
+            f"{f['steps']} | {f['seconds']} | {(f['stopped'] or '')[:80]} |"
             for f in report["per_file"]
         ),
     ]
@@ -229,6 +253,7 @@ def write_manifest(corpus: Corpus, manifest: Path) -> dict[str, Any]:
                 "random": random[theorem.id],
                 "novel": novel[trace.module],
                 "steps": len(theorem.steps),
+                "using": theorem.section_variables,
             }
         )
     manifest.parent.mkdir(parents=True, exist_ok=True)

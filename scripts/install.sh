@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Coq and the libraries MiniF2F-Coq uses; csdp, the SDP solver behind Coq's `psatz`; shellcheck
-# for the tests of the setup scripts.
-PACKAGES=(coq libcoq-stdlib libcoq-coquelicot libcoq-hammer coinor-csdp shellcheck)
+# for the tests of the setup scripts; eprover, z3 and cvc4, the provers CoqHammer's `hammer` calls.
+PACKAGES=(coq libcoq-stdlib libcoq-coquelicot libcoq-hammer eprover z3 cvc4 coinor-csdp shellcheck)
 if ! command -v coqtop >/dev/null || ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null

@@ -269,7 +269,10 @@ def _coqlib_rows(path: Path, split: str | None) -> list[Theorem]:
                         split=row["random"],
                         source=f"{row['module']} sentence {row['position']}",
                         library=LibraryRef(
-                            module=row["module"], position=row["position"], digest=row["digest"]
+                            module=row["module"],
+                            position=row["position"],
+                            digest=row["digest"],
+                            using=row.get("using"),
                         ),
                     )
                 )

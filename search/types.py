@@ -27,6 +27,10 @@ class LibraryRef(BaseModel):
     module: str = Field(min_length=1, max_length=200)
     position: int = Field(ge=0)
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    #: In a section: the section variables the library's own proof uses. The check opens the
+    #: proof with ``Proof using`` them, so Coq refuses a proof that needs another (a section
+    #: ``Hypothesis EM`` would otherwise become a premise of the certified theorem).
+    using: tuple[str, ...] | None = None
 
 
 class Theorem(BaseModel):

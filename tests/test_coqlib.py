@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from prover.coq_trace import trace_file
 from search.env.coq_library import (
     LibraryError,
     LibrarySource,
@@ -16,6 +17,14 @@ from search.env.coq_library import (
 from search.types import Failed, LibraryRef, Proved
 
 pytestmark = pytest.mark.coq
+
+
+async def traced_theorem(env, module: str, name: str):
+    """A library theorem with the section variables the tracer read off its library proof."""
+    traced = next(t for t in (await trace_file(env, module)).theorems if t.name == name)
+    source = LibrarySource.read(module)
+    statement = next(s for s in source.statements if s.position == traced.position)
+    return library_theorem(source, statement, using=traced.section_variables)
 
 
 def theorem_of(module: str, name: str):
@@ -55,10 +64,24 @@ async def test_theorems_in_modules_and_sections_are_checked_under_their_full_nam
     verdict = await coq_env.verify(in_module, "destruct n; reflexivity.")
     assert verdict.ok, verdict.message
     assert "Print Assumptions Coq.Arith.PeanoNat.Nat.sub_0_r." in verdict.checked_source
-    _, _, in_section = theorem_of("Coq.Lists.List", "nil_cons")
-    verdict = await coq_env.verify(in_section, "discriminate.")
+    in_section = await traced_theorem(coq_env, "Coq.Logic.Berardi", "AC")
+    verdict = await coq_env.verify(in_section, "intros r. exact (inv2 r).")
     assert verdict.ok, verdict.message
-    assert "End Facts.\n" in verdict.checked_source
+    assert "End Retracts.\nEnd Berardis_paradox.\n" in verdict.checked_source
+
+
+async def test_a_section_hypothesis_the_library_proof_does_not_use_is_refused(coq_env):
+    """Red team, round 4: a proof using the section's `Hypothesis EM` was certified, and
+    closing the section made EM a premise of the certified AC (constructive in Berardi.v).
+    The check opens the proof with `Proof using` the variables the library's proof uses."""
+    theorem = await traced_theorem(coq_env, "Coq.Logic.Berardi", "AC")
+    assert set(theorem.library.using) == {"A", "B"}  # the statement's; not EM
+    cheat = "intros r; destruct (EM True) as [_|_]; exact (inv2 r)."
+    verdict = await coq_env.verify(theorem, cheat)
+    assert not verdict.ok and "used but not declared" in verdict.message
+    untraced = library_theorem(*theorem_of("Coq.Logic.Berardi", "AC")[:2])
+    verdict = await coq_env.verify(untraced, "intros r. exact (inv2 r).")
+    assert not verdict.ok and "which section variables" in verdict.message
 
 
 async def test_an_axiom_stays_refused_in_a_library_context(coq_env):
@@ -88,3 +111,15 @@ def test_library_paths_resolve_both_ways_and_init_is_left_out():
         library_file("Coq.Nope.Nope")
     with pytest.raises(LibraryError, match="not a logical path"):
         library_file("../../etc/passwd")
+
+
+async def test_hammer_is_not_loaded_after_a_file_it_loads_itself():
+    from prover.compose import make_environment
+
+    env = make_environment("coq", hammer=True)
+    try:
+        _, _, theorem = theorem_of("Coq.Bool.Bool", "orb_comm")
+        verdict = await env.verify(theorem, "destruct b1, b2; reflexivity.")
+        assert not verdict.ok and "loads Coq.Bool.Bool itself" in verdict.message
+    finally:
+        await env.close()

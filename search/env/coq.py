@@ -29,7 +29,13 @@ from search.env.coq_check import (
     coqc_binary,
     render_script,
 )
-from search.env.coq_library import LIBRARY_PREAMBLE, LibraryError, library_context
+from search.env.coq_library import (
+    LIBRARY_PREAMBLE,
+    LibraryError,
+    library_context,
+    load_path_args,
+    modules_loaded_by,
+)
 from search.env.coq_syntax import (
     check_header,
     check_statement,
@@ -210,11 +216,8 @@ class CoqSession:
             raise UnsafeInput(str(exc)) from None
         prompts = self.worker.prompts
         position = len(context.sentences)
-        if position < len(prompts):
-            await self._control(f"BackTo {prompts[position]}.")
-            del prompts[position + 1 :]
-            return
-        await self._control(f"BackTo {prompts[-1]}.")
+        await self._control(f"BackTo {prompts[min(position, len(prompts) - 1)]}.")
+        del prompts[position + 1 :]
         for index in range(len(prompts) - 1, position):
             sentence = context.sentences[index]
             reply = await self._control(sentence, self.environment.limits.check_timeout_s)
@@ -224,6 +227,10 @@ class CoqSession:
                     f"{index} ({sentence[:80]!r}): {reply.error}"
                 )
             prompts.append(reply.prompt)
+        for sentence in self.environment.library_extras:
+            reply = await self._control(sentence, self.environment.limits.start_timeout_s)
+            if not reply.ok:
+                raise ProverCrash(f"{sentence!r} failed after the context: {reply.error}")
 
     async def _control(self, sentence: str, timeout: float = _CONTROL_TIMEOUT_S) -> Reply:
         assert self.worker is not None
@@ -356,10 +363,13 @@ class CoqEnvironment:
         limits: ProverLimits | None = None,
         preamble: Sequence[str] = DEFAULT_PREAMBLE,
         allowed_axioms: frozenset[str] = ALLOWED_AXIOMS,
+        library_extras: Sequence[str] = (),
     ) -> None:
         coqtop_binary(), coqc_binary()  # fail now, with install advice, not mid-run
         self.limits = limits or ProverLimits()
         self.preamble = tuple(preamble)
+        #: Sent after a library theorem's context (``LIBRARY_HAMMER``), in search and check.
+        self.library_extras = tuple(library_extras)
         self.allowed_axioms = allowed_axioms
         self._workdir = tempfile.TemporaryDirectory(prefix="dcoprover-coqtop-")
         self._pool = ProcessPool(
@@ -373,7 +383,8 @@ class CoqEnvironment:
         process (``pool_key``) the library preamble alone, on which its file is loaded."""
         library = key.startswith("library:")
         # A library file's process is named after its module, so its self-references resolve.
-        top = ("-top", key.removeprefix("library:")) if library else ()
+        module = key.removeprefix("library:")
+        top = ("-top", module, *load_path_args(module)) if library else ()
         coqtop = CoqTop(self.limits.memory_bytes, extra_args=top, cwd=self._workdir.name)
         await coqtop.start(self.limits.start_timeout_s)
         for sentence in LIBRARY_PREAMBLE if library else self.preamble:
@@ -389,6 +400,7 @@ class CoqEnvironment:
         """Open ``theorem`` in a pooled process; raises ``UnsafeInput`` for a bad theorem."""
         if theorem.library is not None and theorem.header.strip():
             raise UnsafeInput("a library theorem has its file's context, not a header")
+        self._refuse_leaks(theorem)
         check_header(theorem.header)
         check_statement(theorem.statement)
         async with self._pool.slot():
@@ -414,14 +426,33 @@ class CoqEnvironment:
         except ProverFault:
             return False
 
+    def _refuse_leaks(self, theorem: Theorem) -> None:
+        """Raise ``UnsafeInput`` when ``library_extras`` load the library theorem's own file."""
+        if theorem.library is None or not self.library_extras:
+            return
+        try:
+            leaks = theorem.library.module in modules_loaded_by(self.library_extras)
+        except LibraryError as exc:
+            raise UnsafeInput(str(exc)) from None
+        if leaks:
+            raise UnsafeInput(
+                f"{' '.join(self.library_extras)} loads {theorem.library.module} itself "
+                "(its compiled theorems would be in scope)"
+            )
+
     async def verify(self, theorem: Theorem, proof: str) -> Verdict:
         """The whole-file check every reported proof must pass (see ``coq_check``)."""
+        try:
+            self._refuse_leaks(theorem)
+        except UnsafeInput as exc:
+            return Verdict(ok=False, message=f"rejected before checking: {exc}")
         async with self._check_slots:
             return await check_with_coqc(
                 theorem,
                 proof,
                 preamble=self.preamble,
                 allowed_axioms=self.allowed_axioms,
+                library_extras=self.library_extras,
                 timeout_s=self.limits.check_timeout_s,
                 memory_bytes=self.limits.memory_bytes,
             )

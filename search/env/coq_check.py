@@ -36,6 +36,7 @@ from search.env.coq_library import (
     LibraryContext,
     LibraryError,
     library_context,
+    load_path_args,
 )
 from search.env.coq_syntax import (
     check_header,
@@ -100,7 +101,7 @@ def render_source(
     ``header`` is the header's sentences as ``check_header`` returned them (the statement,
     too, goes in as checked, without its comments). A library theorem's context replaces the
     header, and the sections open at its statement are closed after ``Qed``."""
-    if library is not None:
+    if header is None and library is not None:
         header = library.sentences
     prefix = library.module_path if library else ""
     library_name = library.module if library else LIBRARY
@@ -113,7 +114,7 @@ def render_source(
         render_context(preamble, check_header(theorem.header) if header is None else header)
         + f"\n\nFail Check {name}.\n"
         + statement_sentence(theorem.statement)
-        + "\nProof.\n"
+        + f"\n{library.proof_opener if library else 'Proof.'}\n"
         + render_script(sentences)
         + "\nQed.\n"
         + "".join(f"{closer}\n" for closer in (library.closers if library else ()))
@@ -227,13 +228,14 @@ async def check_with_coqc(
     allowed_axioms: frozenset[str] = ALLOWED_AXIOMS,
     timeout_s: float = 120.0,
     memory_bytes: int = 4 * 1024**3,
+    library_extras: Sequence[str] = (),
 ) -> Verdict:
     """Compile ``theorem`` with ``proof`` in a fresh temp dir and judge it.
 
     ``proof`` is the script between ``Proof.`` and ``Qed.``. Returns a ``Verdict``; never
     raises for a bad proof (a bad proof is an expected outcome), only for a missing ``coqc``.
     A library theorem (``theorem.library``) is checked in its file's context, after the
-    library preamble instead of ``preamble``.
+    library preamble instead of ``preamble``, followed by ``library_extras``.
     """
     library = None
     try:
@@ -241,7 +243,7 @@ async def check_with_coqc(
             if theorem.header.strip():
                 raise UnsafeInput("a library theorem has its file's context, not a header")
             library = library_context(theorem.library, theorem.statement)
-            preamble, header = LIBRARY_PREAMBLE, list(library.sentences)
+            preamble, header = LIBRARY_PREAMBLE, [*library.sentences, *library_extras]
         else:
             header = check_header(theorem.header)
         sentences = parse_proof(proof, statement_identifiers(theorem.statement))
@@ -267,7 +269,7 @@ async def compile_coq(
     context that loaded the installed module would be refused, "inconsistent assumptions").
     Raises ``TimeoutError`` after ``timeout_s`` (the process group is killed)."""
     directory, _, basename = library.rpartition(".")
-    bind = ("-Q", ".", directory) if directory else ()
+    bind = (*load_path_args(library), "-Q", ".", directory) if directory else ()
     with tempfile.TemporaryDirectory(prefix="dcoprover-coqc-") as tmp:
         path = os.path.join(tmp, f"{basename}.v")
         with open(path, "w") as handle:
@@ -317,9 +319,15 @@ async def judge_source(
 
     try:
         code, output, messages = await compile_coq(source, timeout_s, memory_bytes, library)
-        if code != 0 and unclosed is not None and messages == unclosed:
+        if (
+            code != 0
+            and unclosed is not None
+            and messages.endswith(unclosed)
+            and messages.count("Error:") == 1
+        ):
             # A library theorem's modules stay open (see ``LibraryContext``): coqc's one
-            # complaint, at the end of the file, after everything else was accepted.
+            # error, at the end of the file, after everything else was accepted (coqc stops
+            # at its first error; warnings may come before it).
             code = 0
     except TimeoutError:
         return verdict(False, f"coqc ran past {timeout_s:.0f}s", fault=True)

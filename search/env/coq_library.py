@@ -37,6 +37,9 @@ from search.types import LibraryRef, Theorem
 
 #: What a process for library theorems loads first: no automation (see the module's text).
 LIBRARY_PREAMBLE = ("Unset Allow StrictProp.",)
+#: Loaded after a library theorem's context for CoqHammer's ``hammer`` (a baseline): only for
+#: theorems of files it does not load itself (``modules_loaded_by``).
+LIBRARY_HAMMER = ("From Hammer Require Import Hammer.",)
 
 _BLOCK_START = re.compile(
     r"^(?P<kind>Section|Module Type|Module|Declare Module)\s+"
@@ -44,6 +47,8 @@ _BLOCK_START = re.compile(
     re.DOTALL,
 )
 _END = re.compile(r"^End\s+(?P<name>[A-Za-z_][\w']*)\s*\.$")
+#: Sentences that end a proof.
+PROOF_END = re.compile(r"^(?:Qed|Defined|Admitted|Abort|Save)\b")
 _DECLARED = re.compile(
     r"^(?:(?:Local|Global|#\[[^\]]*\])\s+)?(?P<keyword>\w+)\s+(?P<name>[A-Za-z_][\w']*)"
 )
@@ -101,9 +106,18 @@ def library_modules(library: str) -> list[str]:
     return [m for m in modules if not m.startswith("Coq.Init.")]
 
 
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+
+
 def normalize(sentence: str) -> str:
-    """A sentence with its whitespace collapsed: how it is sent to coqtop and compared."""
-    return " ".join(sentence.split())
+    """A sentence with its whitespace collapsed outside string literals (a string's own
+    blanks are its value): how it is sent to coqtop and compared."""
+    parts, at = [], 0
+    for string in _STRING.finditer(sentence):
+        parts += [re.sub(r"\s+", " ", sentence[at : string.start()]), string.group(0)]
+        at = string.end()
+    parts.append(re.sub(r"\s+", " ", sentence[at:]))
+    return "".join(parts).strip()
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,23 @@ class LibrarySource:
         source.statements = list(_statements(sentences))
         return source
 
+    def proof_at(self, position: int) -> list[str] | None:
+        """The file's own proof of the statement at ``position``: the sentences between its
+        ``Proof`` and its ``Qed``/``Defined`` (None when it has no such tactic proof)."""
+        end = position + 1
+        if end < len(self.sentences) and self.sentences[end].split(" ", 1)[0] == "Proof.":
+            end += 1
+        elif end < len(self.sentences) and self.sentences[end].startswith("Proof "):
+            if not self.sentences[end].startswith(("Proof using", "Proof with")):
+                return None  # ``Proof term.``
+            end += 1
+        start = end
+        while end < len(self.sentences) and not PROOF_END.match(self.sentences[end]):
+            end += 1
+        if end >= len(self.sentences) or not self.sentences[end].startswith(("Qed", "Defined")):
+            return None
+        return self.sentences[start:end]
+
     def blocks_at(self, position: int) -> tuple[Block, ...]:
         """The sections and modules open just before sentence ``position``."""
         return _blocks(self.sentences[:position])
@@ -168,7 +199,9 @@ def _statements(sentences: list[str]) -> Iterator[Statement]:
     for position, sentence in enumerate(sentences):
         _track(blocks, sentence)
         declared = _DECLARED.match(sentence)
-        if declared and declared["keyword"] in STATEMENT_KEYWORDS and ":=" not in sentence:
+        # A ``:=`` may stand in the type (``let s := ...``); a lemma given a body instead of
+        # a proof opens no proof, and the tracer reports it as such.
+        if declared and declared["keyword"] in STATEMENT_KEYWORDS:
             yield Statement(
                 position, declared["keyword"], declared["name"], sentence, tuple(blocks)
             )
@@ -213,6 +246,8 @@ class LibraryContext:
     closers: tuple[str, ...]
     #: The modules still open after the closers, innermost first.
     open_modules: tuple[str, ...] = ()
+    #: How the proof opens: ``Proof using ...`` in a section (see ``LibraryRef.using``).
+    proof_opener: str = "Proof."
 
     def unclosed_message(self) -> str | None:
         """What ``coqc`` says at the end of a file that leaves these modules open (its only
@@ -246,6 +281,12 @@ def library_context(ref: LibraryRef, statement: str) -> LibraryContext:
     blocks = source.blocks_at(ref.position)
     if any(block.abstract for block in blocks):
         raise LibraryError(f"{ref.module}: sentence {ref.position} is inside a functor")
+    in_section = any(block.kind == "Section" for block in blocks)
+    if in_section and ref.using is None:
+        raise LibraryError(
+            f"{ref.module}: sentence {ref.position} is in a section, and the manifest does not "
+            "say which section variables its proof may use: rebuild the manifest"
+        )
     return LibraryContext(
         module=ref.module,
         sentences=tuple(source.sentences[: ref.position]),
@@ -254,19 +295,74 @@ def library_context(ref: LibraryRef, statement: str) -> LibraryContext:
         # a module closed early may miss fields its signature needs (``Module Nat <: ...``).
         closers=tuple(f"End {b.name}." for b in reversed(blocks) if b.kind == "Section"),
         open_modules=tuple(b.name for b in reversed(blocks) if b.kind != "Section"),
+        proof_opener=f"Proof using {' '.join(ref.using or ())}." if in_section else "Proof.",
     )
 
 
 def library_theorem(
-    source: LibrarySource, statement: Statement, split: str | None = None
+    source: LibrarySource,
+    statement: Statement,
+    split: str | None = None,
+    using: list[str] | None = None,
 ) -> Theorem:
-    """The benchmark theorem for a lemma of ``source``, named ``MODULE:PATH.NAME``."""
+    """The benchmark theorem for a lemma of ``source``, named ``MODULE:PATH.NAME`` (``using``:
+    its section variables, as the tracer found them)."""
     return Theorem(
         name=f"{source.logical}:{statement.module_path}{statement.name}",
         statement=statement.sentence,
         split=split,
         source=f"{source.logical} sentence {statement.position}",
         library=LibraryRef(
-            module=source.logical, position=statement.position, digest=source.digest
+            module=source.logical,
+            position=statement.position,
+            digest=source.digest,
+            using=tuple(using) if using is not None else None,
         ),
     )
+
+
+@functools.cache
+def modules_loaded_by(sentences: tuple[str, ...]) -> frozenset[str]:
+    """The compiled modules that ``sentences`` (``From Hammer Require Import Hammer.``) load,
+    as ``Print Libraries`` lists them: a theorem of one of these files cannot be proved with
+    them loaded, since its own compiled statement would be in scope."""
+    script = "\n".join((*LIBRARY_PREAMBLE, *sentences, "Print Libraries.")) + "\n"
+    try:
+        out = subprocess.run(
+            ["coqtop", "-quiet"], input=script, capture_output=True, text=True, timeout=300
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LibraryError(f"cannot list what {sentences} load: {exc}") from None
+    listed = out.split("Loaded library files:", 1)
+    if len(listed) != 2:
+        raise LibraryError(f"{sentences} did not load: {out[-300:]}")
+    return frozenset(re.findall(r"^\s+([A-Za-z_][\w'.]*)\s*$", listed[1], re.M))
+
+
+def load_path_args(module: str) -> tuple[str, ...]:
+    """The ``coqtop``/``coqc`` options a file of ``module``'s library is compiled with: a
+    ``user-contrib`` library's files name each other by short names (Coquelicot's
+    ``Require Import Rcomplements.``), which resolve only under ``-R``, as when it was built."""
+    library = module.split(".", 1)[0]
+    if library == "Coq":
+        return ()
+    return ("-R", str(coq_root() / "user-contrib" / library), library)
+
+
+_ASSUMPTION_HEADER = re.compile(r"^[A-Z][A-Za-z ]*:$")
+
+
+def section_variables(print_assumptions: str) -> list[str]:
+    """The section variables ``Print Assumptions`` lists (run inside the section, where a
+    constant's section variables are still listed apart, one ``name`` or ``name : type`` per
+    line, its type sometimes on the next lines)."""
+    names: list[str] = []
+    inside = False
+    for line in print_assumptions.splitlines():
+        if not line.strip() or line[0].isspace() or line.startswith(":"):
+            continue
+        if _ASSUMPTION_HEADER.match(line):
+            inside = line == "Section Variables:"
+        elif inside:
+            names.append(line.split(" : ", 1)[0].strip())
+    return names
