@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import subprocess
 from collections import Counter
@@ -31,6 +32,7 @@ from typing import Any
 
 from prover.coq_trace import FileTrace, TracedTheorem
 from search.env.coq_check import coq_version
+from search.env.coq_library import LibrarySource
 from search.env.coq_syntax import check_statement
 from search.types import UnsafeInput
 
@@ -76,7 +78,22 @@ def exclusion(trace: FileTrace, theorem: TracedTheorem) -> str | None:
 
 @dataclass
 class Corpus:
+    """The traces of a library, with each theorem's name and blocks read again from its file
+    by the current reader (so a reader fix applies without tracing again)."""
+
     traces: list[FileTrace]
+
+    def __post_init__(self) -> None:
+        for trace in self.traces:
+            source = LibrarySource.read(trace.module)
+            by_position = {s.position: s for s in source.statements}
+            for theorem in trace.theorems:
+                statement = by_position.get(theorem.position)
+                if statement is None or statement.sentence != theorem.statement:
+                    raise ValueError(f"{trace.module} changed since it was traced: trace again")
+                theorem.module_path = statement.module_path
+                theorem.nameable = statement.nameable
+                theorem.id = f"{trace.module}:{statement.module_path}{statement.name}"
 
     def theorems(self) -> Iterable[tuple[FileTrace, TracedTheorem]]:
         for trace in self.traces:
@@ -93,7 +110,9 @@ class Corpus:
     def splits(self) -> tuple[dict[str, str], dict[str, str]]:
         """(theorem name → random split, module → novel split)."""
         random = {theorem.id: random_split(theorem.id) for _, theorem in self.theorems()}
-        return random, novel_splits(self.benchmark_counts())
+        # Files without benchmark theorems (functors only) hold nothing out: train.
+        counts = {m: n for m, n in self.benchmark_counts().items() if n}
+        return random, novel_splits(counts)
 
 
 #: Lemmas the reader finds that are not candidates: no tactic proof closed by ``Qed`` or
@@ -251,13 +270,17 @@ def write_manifest(corpus: Corpus, manifest: Path) -> dict[str, Any]:
                 "digest": trace.digest,
                 "statement": theorem.statement,
                 "random": random[theorem.id],
-                "novel": novel[trace.module],
+                "novel": novel.get(trace.module, "train"),
                 "steps": len(theorem.steps),
                 "using": theorem.section_variables,
             }
         )
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(manifest.with_suffix(".jsonl.gz"), "wt", encoding="utf-8", mtime=0) as sink:
+    # mtime=0: the same corpus gives the same bytes, so a regenerated manifest diffs clean.
+    with (
+        gzip.GzipFile(manifest.with_suffix(".jsonl.gz"), "wb", mtime=0) as packed,
+        io.TextIOWrapper(packed, encoding="utf-8") as sink,
+    ):
         sink.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     counts = {
         family: dict(sorted(Counter(row[family] for row in rows).items()))

@@ -46,6 +46,7 @@ _BLOCK_START = re.compile(
     r"(?:(?:Import|Export)\s+)?(?P<name>[A-Za-z_][\w']*)(?P<rest>.*)$",
     re.DOTALL,
 )
+_WITH_CLAUSE = re.compile(r"\bwith\s+(?:Module|Definition)\s+[\w'.]+\s*:=\s*[\w'.]+")
 _END = re.compile(r"^End\s+(?P<name>[A-Za-z_][\w']*)\s*\.$")
 #: Sentences that end a proof.
 PROOF_END = re.compile(r"^(?:Qed|Defined|Admitted|Abort|Save)\b")
@@ -224,7 +225,11 @@ def _track(blocks: list[Block], sentence: str) -> None:
                 break
         return
     started = _BLOCK_START.match(sentence)
-    if started is None or ":=" in started["rest"] or started["kind"] == "Declare Module":
+    if started is None or started["kind"] == "Declare Module":
+        return
+    # ``<: S with Module E := M.E`` constrains the signature; only a ``:=`` left after such
+    # clauses defines the module by an expression (``Module M := N.``), which opens nothing.
+    if ":=" in _WITH_CLAUSE.sub("", started["rest"]):
         return
     kind, rest = started["kind"], started["rest"].strip()
     abstract = kind == "Module Type" or rest.startswith(("(", "["))
