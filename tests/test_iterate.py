@@ -62,24 +62,24 @@ def test_trace_coq_stdlib_gives_pairs_train_reads(tmp_path):
     from prover.data import load_pairs
     from prover.prompts import tactic_template
 
-    out = tmp_path / "bool.jsonl"
-    done = prover_cli(
-        "trace", "--prover", "coq", "--out", str(out), "--file", "Bool/Bool.v", "--limit", "12"
-    )
+    out = tmp_path / "corpus"
+    done = prover_cli("trace", "--prover", "coq", "--out", str(out), "--module", "Coq.Bool.Bool")
     assert done.returncode == 0, done.stderr
-    assert "of 12 lemmas" in done.stdout
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) >= 10
+    assert "traced 123 of 123 lemmas" in done.stdout
+    rows = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert len(rows) >= 123
     assert all(
-        r["state"] and r["tactic"].endswith(".") and r["theorem"].startswith("Bool/Bool.v:")
+        r["state"] and r["tactic"].endswith(".") and r["theorem"].startswith("Coq.Bool.Bool:")
         for r in rows
     )
-    assert rows[0] == {
-        "state": "============================\n  true <> false",
-        "tactic": "discriminate.",
-        "theorem": "Bool/Bool.v:diff_true_false",
-    }
-    examples = load_pairs(out, tactic_template("tactic-state-v1"))
+    first = next(r for r in rows if r["theorem"] == "Coq.Bool.Bool:diff_true_false")
+    assert (first["state"], first["tactic"], first["theorem"]) == (
+        "============================\n  true <> false",
+        "discriminate.",
+        "Coq.Bool.Bool:diff_true_false",
+    )
+    assert first["proof"] == ["Proof.", "discriminate.", "Qed."] and first["file"] == "Coq.Bool.Bool"
+    examples = load_pairs(out / "pairs.jsonl", tactic_template("tactic-state-v1"))
     assert len(examples) == len(rows)
 
 

@@ -72,6 +72,19 @@ def test_a_check_can_name_a_benchmark_theorem_instead_of_giving_its_statement(ap
     assert unknown.status_code == 422 and "no theorem named 'no_such'" in unknown.text
 
 
+def test_a_check_can_name_a_library_theorem_judged_in_its_file_context(api, workers, rdb):
+    workers("w1")
+    wait_registered(rdb, "w1")
+    name = "Coq.Arith.PeanoNat:Nat.pred_0"
+    checks = [{"benchmark": "coqlib", "name": name, "proof": proof}
+              for proof in ("reflexivity.", "exact pred_0.", "exact Nat.pred_0.")]  # fmt: skip
+    body = api.post("/v1/checks", json={"checks": checks, "wait_s": 20}).json()
+    verdicts = [r["verdict"] for r in body["results"]]
+    assert verdicts == ["valid", "invalid", "invalid"], body
+    assert "Print Assumptions Coq.Arith.PeanoNat.Nat.pred_0." in body["results"][0]["checked_source"]
+    assert all("was not found" in r["reason"] for r in body["results"][1:])
+
+
 def test_bad_requests_are_refused_with_the_reason(api, workers, rdb):
     workers("w1")
     wait_registered(rdb, "w1")

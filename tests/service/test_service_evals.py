@@ -76,3 +76,19 @@ def test_eval_requests_are_checked(api, minif2f_coq):
     assert api.post("/v1/evals", json={"split": "train"}).status_code == 422
     no_worker = api.post("/v1/evals", json={"split": "test", "limit": 2})
     assert no_worker.status_code == 503 and "no live worker" in no_worker.text
+
+
+def test_a_coqlib_eval_runs_library_theorems_in_their_contexts(api, workers, rdb):
+    workers("w1")
+    wait_registered(rdb, "w1")
+    names = ["Coq.Arith.PeanoNat:Nat.pred_0", "Coq.Arith.PeanoNat:Nat.divmod_spec"]
+    body = {"benchmark": "coqlib", "split": "test", "names": names, "budget": BUDGET}
+    eval_id, view = run_eval(api, body)
+    assert view["total"] == 2 and view["benchmark"] == "coqlib"
+    rows = [json.loads(line) for line in api.get(f"/v1/evals/{eval_id}/results.jsonl").text.splitlines()]
+    pred_0 = next(r for r in rows if r["name"] == names[0])
+    assert pred_0["status"] == "proved" and "Module Nat" in pred_0["checked_source"]
+    wrong = api.post("/v1/evals", json={**body, "split": "valid"})
+    assert wrong.status_code == 422 and "not in the valid split" in wrong.text
+    lean = api.post("/v1/evals", json={**body, "prover": "lean"})
+    assert lean.status_code == 422 and "coqlib is a Coq benchmark" in lean.text
