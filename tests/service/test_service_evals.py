@@ -13,7 +13,7 @@ pytestmark = pytest.mark.coq
 
 #: Two theorems best-first proves in under a second, and one it fails on quickly: its tree is
 #: exhausted in 0.1 s, and widening (which would spend the rest of the 10 s on it) is off.
-NAMES = ["mathd_numbertheory_254", "mathd_numbertheory_85", "amc12a_2002_p6"]
+NAMES = ["mathd_numbertheory_254", "mathd_numbertheory_85", "amc12b_2021_p13"]
 BUDGET = {"wall_timeout_s": 10, "tactic_timeout_s": 2, "tactics_per_expansion": 16, "widen_to": 16}
 
 
