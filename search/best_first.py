@@ -198,6 +198,7 @@ class _Search:
     def _report_progress(self) -> None:
         if self.on_progress is not None:
             self.stats.time_total_s = time.monotonic() - self.started
+            self.stats.max_depth = self.tree.max_depth  # the live depth, as a progress event says
             self.on_progress(self.stats)
 
     async def _try(
