@@ -350,27 +350,32 @@ async def compare(
         config = one_try_each(len(closers))
         return await run_method(ONE_SHOT, theorems, env, policy, config, concurrency, console)
 
+    def whole_budget(count: int) -> SearchConfig:
+        """pass@N over ``count`` scripts, each with the theorem's whole budget as its limit."""
+        return one_try_each(count).model_copy(update={"tactic_timeout_s": budget})
+
     async def hammer_run() -> MethodRun:
-        kept, dropped = parseable_hammer_tactics()
-        note = f"dropped (rejected by parse_proof): {', '.join(dropped)}" if dropped else ""
-        if dropped:
-            console.print(f"[yellow]CoqHammer: {note}")
         env = make_environment(ProverKind.COQ, limits, hammer=True)
-        config = one_try_each(len(kept))
         if theorems and theorems[0].library is not None:
             # Library theorems get CoqHammer whole: ``hammer`` (its external provers, then
             # reconstruction) with the theorem's whole budget as its time limit.
             kept = ["hammer"]
             note = "CoqHammer's hammer (eprover, z3, cvc4), one call per theorem"
-            config = one_try_each(1).model_copy(update={"tactic_timeout_s": budget})
+            config = whole_budget(1)
+        else:
+            kept, dropped = parseable_hammer_tactics()
+            note = f"dropped (rejected by parse_proof): {', '.join(dropped)}" if dropped else ""
+            if dropped:
+                console.print(f"[yellow]CoqHammer: {note}")
+            config = one_try_each(len(kept))
         policy = ScriptPolicy("coqhammer", dict.fromkeys(kept, 1.0))
         return await run_method(HAMMER, theorems, env, policy, config, concurrency, console, note)
 
     async def library_proof_run() -> MethodRun:
         env = make_environment(ProverKind.COQ, limits)
-        config = one_try_each(1).model_copy(update={"tactic_timeout_s": budget})
+        policy = LibraryProofPolicy()
         return await run_method(
-            LIBRARY_PROOF, theorems, env, LibraryProofPolicy(), config, concurrency, console
+            LIBRARY_PROOF, theorems, env, policy, whole_budget(1), concurrency, console
         )
 
     runners = {

@@ -27,11 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from search.env.coq import CoqEnvironment, UnreadableGoals, show_goals
-from search.env.coq_library import PROOF_END, LibrarySource, Statement, section_variables
+from search.env.coq_library import (
+    PROOF_END,
+    Block,
+    LibrarySource,
+    Statement,
+    section_variables,
+    track_blocks,
+)
 from search.env.coq_syntax import is_bullet
 from search.env.coqtop import CoqTop, Reply
 from search.runner import run_many
-from search.types import ProverFault
+from search.types import ProofState, ProverFault
 
 #: Vernacular commands that may stand inside a proof but are no tactic of it.
 _VERNACULAR = frozenset(
@@ -141,18 +148,18 @@ class _Walk:
         self.trace = FileTrace(
             source.logical, source.digest, len(source.sentences), len(source.statements)
         )
-        self.statements = {s.position: s for s in source.statements}
         self.imports: list[str] = []
         #: Open scopes with the block depth they were opened at (they close with the block).
         self.scopes: list[tuple[int, str]] = []
-        self.depth = 0
+        #: The sections and modules open, followed as the benchmark's reader follows them.
+        self.blocks: list[Block] = []
         self.proofs: tuple[str, ...] = ()
         self.current: _Open | None = None
         #: After a failed step: skip the lemma's own sentences up to its end.
         self.skipping = False
 
     def _id(self, statement: Statement) -> str:
-        return f"{self.source.logical}:{statement.module_path}{statement.name}"
+        return statement.theorem_name(self.source.logical)
 
     def _skip(self, statement: Statement, reason: str) -> None:
         self.trace.skipped.append((self._id(statement), reason))
@@ -179,19 +186,18 @@ class _Walk:
             if PROOF_END.match(sentence):
                 self.skipping = False
             return True
-        if position in self.statements and not self.proofs:
-            self.current = _Open(
-                self.statements[position], list(self.imports), [s for _, s in self.scopes]
-            )
+        statement = self.source.statement_at(position)
+        if statement is not None and not self.proofs:
+            self.current = _Open(statement, list(self.imports), [s for _, s in self.scopes])
         lemma = self.current if self.current and self.proofs else None
         step = lemma is not None and lemma.failed is None and _is_step(sentence)
         state = None
         if step:
             try:
-                state = "\n\n".join(await show_goals(self.coqtop))
+                # The prompt text the search gives the policy for these goals.
+                state = ProofState(key=-1, goals=await show_goals(self.coqtop)).text
             except UnreadableGoals:
                 self.trace.unreadable_steps += 1
-        if step:
             reply = await self.coqtop.send(
                 f"Timeout {STEP_TIMEOUT_S} {sentence}", STEP_TIMEOUT_S + _GRACE_S
             )
@@ -287,17 +293,15 @@ class _Walk:
     def _follow_structure(self, sentence: str) -> None:
         """Imports and open scopes, as the pairs record them."""
         words = sentence.split()
+        track_blocks(self.blocks, sentence)
+        depth = len(self.blocks)
+        self.scopes = [(d, s) for d, s in self.scopes if d <= depth]
         if "Require" in words[:3]:
             self.imports.append(sentence)
-        elif words[:1] in (["Section"], ["Module"]) and ":=" not in sentence:
-            self.depth += 1
-        elif words[:1] == ["End"]:
-            self.depth = max(0, self.depth - 1)
-            self.scopes = [(d, s) for d, s in self.scopes if d <= self.depth]
         elif "Scope" in words[:3] and words[0] in ("Open", "Local", "Global", "#[local]",
                                                      "#[global]"):  # fmt: skip
             scope = words[-1].rstrip(".")
-            self.scopes.append((0 if "lobal" in words[0] else self.depth, scope))
+            self.scopes.append((0 if "lobal" in words[0] else depth, scope))
         elif words[:2] == ["Close", "Scope"]:
             scope = words[-1].rstrip(".")
             self.scopes = [(d, s) for d, s in self.scopes if s != scope]

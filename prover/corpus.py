@@ -86,14 +86,13 @@ class Corpus:
     def __post_init__(self) -> None:
         for trace in self.traces:
             source = LibrarySource.read(trace.module)
-            by_position = {s.position: s for s in source.statements}
             for theorem in trace.theorems:
-                statement = by_position.get(theorem.position)
+                statement = source.statement_at(theorem.position)
                 if statement is None or statement.sentence != theorem.statement:
                     raise ValueError(f"{trace.module} changed since it was traced: trace again")
                 theorem.module_path = statement.module_path
                 theorem.nameable = statement.nameable
-                theorem.id = f"{trace.module}:{statement.module_path}{statement.name}"
+                theorem.id = statement.theorem_name(trace.module)
 
     def theorems(self) -> Iterable[tuple[FileTrace, TracedTheorem]]:
         for trace in self.traces:

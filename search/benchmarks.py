@@ -262,18 +262,19 @@ def _coqlib_rows(path: Path, split: str | None) -> list[Theorem]:
                 row = json.loads(line)
                 if split is not None and row[family] != name:
                     continue
+                ref = LibraryRef(
+                    module=row["module"],
+                    position=row["position"],
+                    digest=row["digest"],
+                    using=row.get("using"),
+                )
                 theorems.append(
                     Theorem(
                         name=row["name"],
                         statement=row["statement"],
                         split=row["random"],
-                        source=f"{row['module']} sentence {row['position']}",
-                        library=LibraryRef(
-                            module=row["module"],
-                            position=row["position"],
-                            digest=row["digest"],
-                            using=row.get("using"),
-                        ),
+                        source=ref.where,
+                        library=ref,
                     )
                 )
     except (OSError, ValueError, KeyError) as exc:

@@ -32,6 +32,11 @@ class LibraryRef(BaseModel):
     #: ``Hypothesis EM`` would otherwise become a premise of the certified theorem).
     using: tuple[str, ...] | None = None
 
+    @property
+    def where(self) -> str:
+        """Where the statement stands, as a theorem's ``source`` says it."""
+        return f"{self.module} sentence {self.position}"
+
 
 class Theorem(BaseModel):
     """A statement to prove, with the header (imports, opens, definitions) it needs.

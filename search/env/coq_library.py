@@ -146,6 +146,11 @@ class Statement:
         """The modules around it, as its full name has them (sections add nothing)."""
         return "".join(f"{b.name}." for b in self.blocks if b.kind != "Section")
 
+    def theorem_name(self, module: str) -> str:
+        """Its name in the corpus and the benchmark: ``MODULE:PATH.NAME``
+        (``Coq.Arith.PeanoNat:Nat.pred_0``)."""
+        return f"{module}:{self.module_path}{self.name}"
+
     @property
     def nameable(self) -> bool:
         """Whether it has a name outside its blocks (not in a functor or module type)."""
@@ -189,16 +194,20 @@ class LibrarySource:
             return None
         return self.sentences[start:end]
 
-    def blocks_at(self, position: int) -> tuple[Block, ...]:
-        """The sections and modules open just before sentence ``position``."""
-        return _blocks(self.sentences[:position])
+    @functools.cached_property
+    def _by_position(self) -> dict[int, Statement]:
+        return {statement.position: statement for statement in self.statements}
+
+    def statement_at(self, position: int) -> Statement | None:
+        """The lemma whose statement is sentence ``position`` (None when that is no lemma)."""
+        return self._by_position.get(position)
 
 
 def _statements(sentences: list[str]) -> Iterator[Statement]:
     """The lemma-like declarations (``Lemma``, ``Theorem``, ...) and the blocks around each."""
     blocks: list[Block] = []
     for position, sentence in enumerate(sentences):
-        _track(blocks, sentence)
+        track_blocks(blocks, sentence)
         declared = _DECLARED.match(sentence)
         # A ``:=`` may stand in the type (``let s := ...``); a lemma given a body instead of
         # a proof opens no proof, and the tracer reports it as such.
@@ -208,15 +217,9 @@ def _statements(sentences: list[str]) -> Iterator[Statement]:
             )
 
 
-def _blocks(sentences: list[str]) -> tuple[Block, ...]:
-    blocks: list[Block] = []
-    for sentence in sentences:
-        _track(blocks, sentence)
-    return tuple(blocks)
-
-
-def _track(blocks: list[Block], sentence: str) -> None:
-    """Open or close a block for ``sentence`` (``Module M := N.`` opens none)."""
+def track_blocks(blocks: list[Block], sentence: str) -> None:
+    """Open or close a block of ``blocks`` (the open ones, outermost first) for ``sentence``
+    (``Module M := N.`` opens none): how every reader of a file follows its structure."""
     ended = _END.match(sentence)
     if ended:
         for index in range(len(blocks) - 1, -1, -1):
@@ -278,14 +281,12 @@ def library_context(ref: LibraryRef, statement: str) -> LibraryContext:
             f"{ref.module} changed since the benchmark was built (its SHA-256 is "
             f"{source.digest[:12]}, the manifest's {ref.digest[:12]}): rebuild the manifest"
         )
-    if (
-        ref.position >= len(source.sentences)
-        or normalize(statement) != source.sentences[ref.position]
-    ):
+    found = source.statement_at(ref.position)
+    if found is None or normalize(statement) != found.sentence:
         raise LibraryError(f"{ref.module}: the statement is not at sentence {ref.position}")
-    blocks = source.blocks_at(ref.position)
-    if any(block.abstract for block in blocks):
+    if not found.nameable:
         raise LibraryError(f"{ref.module}: sentence {ref.position} is inside a functor")
+    blocks = found.blocks
     in_section = any(block.kind == "Section" for block in blocks)
     if in_section and ref.using is None:
         raise LibraryError(
@@ -295,7 +296,7 @@ def library_context(ref: LibraryRef, statement: str) -> LibraryContext:
     return LibraryContext(
         module=ref.module,
         sentences=tuple(source.sentences[: ref.position]),
-        module_path="".join(f"{b.name}." for b in blocks if b.kind != "Section"),
+        module_path=found.module_path,
         # Sections only: they are always innermost (Coq has no module inside a section), and
         # a module closed early may miss fields its signature needs (``Module Nat <: ...``).
         closers=tuple(f"End {b.name}." for b in reversed(blocks) if b.kind == "Section"),
@@ -312,17 +313,18 @@ def library_theorem(
 ) -> Theorem:
     """The benchmark theorem for a lemma of ``source``, named ``MODULE:PATH.NAME`` (``using``:
     its section variables, as the tracer found them)."""
+    ref = LibraryRef(
+        module=source.logical,
+        position=statement.position,
+        digest=source.digest,
+        using=tuple(using) if using is not None else None,
+    )
     return Theorem(
-        name=f"{source.logical}:{statement.module_path}{statement.name}",
+        name=statement.theorem_name(source.logical),
         statement=statement.sentence,
         split=split,
-        source=f"{source.logical} sentence {statement.position}",
-        library=LibraryRef(
-            module=source.logical,
-            position=statement.position,
-            digest=source.digest,
-            using=tuple(using) if using is not None else None,
-        ),
+        source=ref.where,
+        library=ref,
     )
 
 
