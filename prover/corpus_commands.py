@@ -146,11 +146,20 @@ def trace(prover, out, libraries, modules, files, limit, workers) -> None:
 def corpus_splits(corpus_dir, manifest) -> None:
     """Write the coqlib benchmark's manifest: its theorems and their random and novel splits
     (deterministic: the same corpus gives the same manifest)."""
-    paths = sorted((corpus_dir / "files").glob("*.json"))
-    traces = [FileTrace.from_json(json.loads(path.read_text())) for path in paths]
+    traces = []
+    for path in sorted((corpus_dir / "files").glob("*.json")):
+        try:
+            traces.append(FileTrace.from_json(json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            reason = f"{path}: not a trace `prover trace` wrote ({exc})"
+            raise click.ClickException(reason) from None
     if not traces:
         raise click.ClickException(f"{corpus_dir}/files holds no traces: run `prover trace`")
-    summary = write_manifest(Corpus(traces), manifest)
+    try:
+        corpus = Corpus(traces)
+    except (LibraryError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = write_manifest(corpus, manifest)
     click.echo(
         f"{summary['theorems']} benchmark theorems; random {summary['splits']['random']}, "
         f"novel {summary['splits']['novel']}; manifest {manifest.with_suffix('.jsonl.gz')}"

@@ -89,3 +89,14 @@ def test_the_cli_refuses_bad_options_clearly(tmp_path):
     outside = tmp_path / "mine.v"
     outside.write_text("Lemma x : True. Proof. exact I. Qed.\n")
     assert "is not a file of the installed Coq library" in trace("--file", str(outside)).stderr
+
+
+def test_corpus_splits_names_a_file_that_is_no_trace(tmp_path):
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "Coq.Bool.Bool.json").write_text('{"module": "Coq.Bool.Bool"}')
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "corpus-splits", "--corpus", str(tmp_path),
+         "--manifest", str(tmp_path / "m")], capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode != 0 and "Coq.Bool.Bool.json: not a trace" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "m.jsonl.gz").exists()
