@@ -20,7 +20,8 @@ from rich.table import Table
 
 from prover.check_command import check_command
 from prover.commands import register_model_commands
-from prover.compose import POLICIES, make_environment, make_policy
+from prover.compose import make_environment, policy_for
+from prover.config import PolicyChoice, SamplingConfig
 from prover.corpus_commands import corpus_splits, trace
 from prover.doctor import backends, run_checks
 from prover.options import given_options, model_from, model_options
@@ -57,12 +58,8 @@ def search_options(command):
     options = [
         click.option("--prover", type=click.Choice([p.value for p in ProverKind]),
                      default="coq", show_default=True, help="Proof assistant to search against."),
-        click.option("--policy", type=click.Choice(POLICIES), default="automation",
-                     show_default=True, help="Who proposes tactics (automation: model-free)."),
-        click.option("--model", default=None,
-                     help="openai: the served model name; transformers: the model directory."),
-        click.option("--policy-url", default=None,
-                     help="openai: the server's base URL (default http://127.0.0.1:8000/v1)."),
+        model_options(PolicyChoice),
+        model_options(SamplingConfig, only_changed=True),
         click.option("--hammer", is_flag=True,
                      help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
         model_options(SearchConfig),
@@ -91,6 +88,7 @@ def queued_only(options: dict[str, Any]) -> None:
     ignored = [f"--{k.replace('_', '-')}" for k in ("model", "policy_url")
                if options.get(k) is not None]  # fmt: skip
     ignored += given_options(ProverLimits, options)
+    ignored += given_options(SamplingConfig, options)
     if options.get("policy") not in (None, "automation"):
         ignored.insert(0, "--policy")
     if ignored:
@@ -122,7 +120,8 @@ def print_result(result: SearchResult, as_json: bool) -> None:
 def policy_from(options: dict[str, Any], prover: ProverKind):
     """The policy the options name; a missing or unloadable model exits with the reason."""
     try:
-        return make_policy(options["policy"], prover, options["model"], options["policy_url"])
+        choice = model_from(PolicyChoice, options)
+        return policy_for(choice, prover, model_from(SamplingConfig, options))
     except (ValueError, RuntimeError) as exc:
         fail(str(exc))
 
@@ -148,8 +147,11 @@ def main() -> None:
 @main.command()
 @search_options
 @click.option("--header", default=None, help="Imports/definitions the statement needs.")
-@click.option("--statement", default=None,
-              help="The theorem: Coq 'Theorem t : 1 + 1 = 2.', Lean 'theorem t : 1 + 1 = 2 := by'.")
+@click.option(
+    "--statement",
+    default=None,
+    help="The theorem: Coq 'Theorem t : 1 + 1 = 2.', Lean 'theorem t : 1 + 1 = 2 := by'.",
+)
 @click.option("--name", default=None, help="With --benchmark: the theorem to prove.")
 @click.option("--benchmark", type=click.Choice(BENCHMARKS), default=None,
               help="Take the theorem from a benchmark instead of --statement.")  # fmt: skip
@@ -211,17 +213,26 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
 @search_options
 @click.option("--benchmark", type=click.Choice(BENCHMARKS), default="minif2f", show_default=True)
 @click.option("--data", type=click.Path(path_type=Path), default=None, help=DATA_HELP)
-@click.option("--split", type=click.Choice(sorted({*SPLITS, *COQLIB_SPLITS})), default="test",
-              show_default=True,
-              help="minif2f: test, valid; coqlib: train, valid, test (random) and novel-*.")
+@click.option(
+    "--split",
+    type=click.Choice(sorted({*SPLITS, *COQLIB_SPLITS})),
+    default="test",
+    show_default=True,
+    help="minif2f: test, valid; coqlib: train, valid, test (random) and novel-*.",
+)
 @click.option("--limit", type=int, default=None, help="Only the first K theorems of the split.")
 @click.option("--names", default=None, help="Comma-separated theorem names to run.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="JSONL results; theorems already in it are skipped (resume).")  # fmt: skip
-@click.option("--concurrency", type=int, default=None,
-              help="Searches in flight (default: prover processes).")
-@click.option("--resume/--no-resume", default=True, show_default=True,
-              help="Skip theorems already in --out (--no-resume: refuse it).")
+@click.option(
+    "--concurrency", type=int, default=None, help="Searches in flight (default: prover processes)."
+)
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Skip theorems already in --out (--no-resume: refuse it).",
+)
 @click.option("--redis", "redis_url", default=None, envvar="DCOPROVER_REDIS",
               help=REDIS_HELP)  # fmt: skip
 def eval_command(
@@ -283,8 +294,12 @@ def eval_command(
 
 @main.command()
 @click.argument("results", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder for report.html, report.md and the plots (default: RESULTS-report).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for report.html, report.md and the plots (default: RESULTS-report).",
+)
 def report(results, out) -> None:
     """Write the evaluation report (HTML, Markdown, PNG plots) for a `prover eval` results file."""
     out = out or results.with_name(results.stem + "-report")

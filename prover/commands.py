@@ -6,6 +6,7 @@ FastAPI) happen inside the commands, so ``prover prove`` starts fast and works w
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -120,6 +121,7 @@ def _serve_transformers(config: TransformersBackendConfig, name: str, host: str,
     except ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"serving {name!r} on http://{host}:{port}/v1 ({engine.sampler.device})", err=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(create_app(engine, name), host=host, port=port, log_level="warning")
 
 
@@ -128,12 +130,21 @@ def training_options(steps: int):
     options = [
         click.option("--loss", type=click.Choice(["ce", "dco", "dco-step", "dco-trajectory"]),
                      default="dco-step", show_default=True),
-        click.option("--n", "n", type=float, default=8.0, show_default=True,
-                     help="DCO's N (default N_eff of dco-step)."),
+        click.option("--n-eff", "n", type=float, default=8.0, show_default=True,
+                     help="DCO's N: the samples a target should be found in (dco-step: each "
+                          "step's N_eff, where a data row gives none)."),
+        click.option("--filter", type=click.Choice(["stale", "fresh", "none"]),
+                     default="stale", show_default=True,
+                     help="DCO: where the confidence filter's weights come from (stale: each "
+                          "example's last training pass; fresh: an extra pass; none: no filter)."),
+        click.option("--pool-factor", type=int, default=2, show_default=True,
+                     help="DCO filter: batches drawn per step, to refill dropped rows from."),
         click.option("--steps", type=int, default=steps, show_default=True,
                      help="Optimiser steps (per round, for iterate)."),
         click.option("--batch-size", type=int, default=8, show_default=True),
-        click.option("--lr", "learning_rate", type=float, default=1e-5, show_default=True),
+        click.option("--lr", "learning_rate", type=float, default=None,
+                     help="Learning rate [default: 1e-3 for a model build-model made, trained "
+                          "from scratch; 1e-5 for a pretrained checkpoint]."),
     ]  # fmt: skip
 
     def apply(command):
@@ -154,28 +165,57 @@ def load_training_data(paths, config, prover: str) -> list:
     return [e for path in paths for e in load_examples(path, tactic, proof, ProverKind(prover))]
 
 
-@click.command(name="tiny-model")
+@click.command(name="build-model")
 @click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--corpus",
+    "corpus_paths",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="(state, tactic) JSONL the tokenizer learns from (a train split; repeatable). "
+    "Default: a few built-in strings (a tiny test model).",
+)
+@click.option("--vocab-size", type=int, default=None, help="[default: 4096 with --corpus; 400]")
+@click.option("--max-texts", type=int, default=200_000, show_default=True,
+              help="Rows of the corpus the tokenizer reads (the first ones).")  # fmt: skip
 @click.option(
     "--architecture", type=click.Choice(["llama", "qwen2"]), default="llama", show_default=True
 )
 @click.option("--hidden-size", type=int, default=64, show_default=True)
+@click.option("--intermediate-size", type=int, default=None, help="[default: 2 x hidden size]")
 @click.option("--layers", type=int, default=2, show_default=True)
 @click.option("--heads", type=int, default=4, show_default=True)
+@click.option("--max-positions", type=int, default=2048, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
-    """Build a small random-weight model and byte-level tokenizer in OUT_DIR (no download)."""
-    from prover.tiny_model import build_tiny_model
+def build_model(out_dir, corpus_paths, vocab_size, max_texts, **shape) -> None:
+    """Build a random-weight model and its tokenizer in OUT_DIR (nothing downloaded); with
+    --corpus the tokenizer is learnt from that data. `train` then trains it from scratch."""
+    from prover.corpus_text import CorpusTextError, corpus_texts
+    from prover.tiny_model import build_tiny_model, build_tokenizer
+    from prover.tokenizer import train_tokenizer
 
     try:
+        if corpus_paths:
+            texts = corpus_texts(corpus_paths, max_texts)
+            tokenizer = train_tokenizer(texts, vocab_size or 4096)
+        else:
+            tokenizer = build_tokenizer(vocab_size or 400)
+        recipe = {"tokenizer_corpus": [str(p) for p in corpus_paths], "tokenizer_texts":
+                  len(texts) if corpus_paths else 0}  # fmt: skip
         path = build_tiny_model(
             out_dir,
-            architecture=architecture,
-            hidden_size=hidden_size,
-            num_layers=layers,
-            num_heads=heads,
-            seed=seed,
+            architecture=shape["architecture"],
+            hidden_size=shape["hidden_size"],
+            intermediate_size=shape["intermediate_size"],
+            num_layers=shape["layers"],
+            num_heads=shape["heads"],
+            max_positions=shape["max_positions"],
+            seed=shape["seed"],
+            tokenizer=tokenizer,
+            recipe=recipe,
         )
+    except CorpusTextError as exc:
+        raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     click.echo(str(path))
@@ -212,7 +252,7 @@ def tiny_model(out_dir, architecture, hidden_size, layers, heads, seed) -> None:
 @click.option(
     "--prover",
     type=click.Choice(["coq", "lean"]),
-    default="lean",
+    default="coq",
     show_default=True,
     help="Language of proof JSONL rows that do not say.",
 )
@@ -325,5 +365,7 @@ def iterate(
 
 
 def register_model_commands(group: click.Group) -> None:
-    for command in (serve_policy, tiny_model, train, iterate):
+    for command in (serve_policy, build_model, train, iterate):
         group.add_command(command)
+    # The name the tests and older docs use; the same command.
+    group.add_command(build_model, name="tiny-model")

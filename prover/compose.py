@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prover.automation import AutomationPolicy
 from prover.backends import make_model_policy
+from prover.config import PolicyChoice, PolicyConfig, PolicyName, SamplingConfig
+from prover.policy_mix import EnsemblePolicy, HybridPolicy
 from search.config import LeanBackend, LeanConfig, ProverLimits
 from search.env.base import ProofEnvironment
 from search.env.coq import CoqEnvironment
@@ -18,7 +20,7 @@ from search.env.leandojo import LeanDojoEnvironment
 from search.policy import Policy
 from search.types import ProverKind
 
-POLICIES = ("automation", "openai", "transformers")
+POLICIES = tuple(name.value for name in PolicyName)
 
 
 def make_environment(
@@ -42,12 +44,64 @@ def make_environment(
 
 
 def make_policy(
-    name: str, prover: ProverKind, model: str | None = None, policy_url: str | None = None
+    name: str,
+    prover: ProverKind,
+    model: str | None = None,
+    policy_url: str | None = None,
+    *,
+    sampling: SamplingConfig | None = None,
+    member_backend: str = "transformers",
+    hybrid_weight: float = 0.5,
 ) -> Policy:
-    """The policy called ``name``: ``automation`` (the model-free baseline), ``openai`` (the
-    server at ``policy_url`` serving ``model``) or ``transformers`` (``model`` in-process)."""
-    if name == "automation":
+    """The policy called ``name`` (see ``PolicyChoice``): ``automation`` (the model-free
+    baseline), ``openai`` (the server at ``policy_url`` serving ``model``), ``transformers``
+    (``model`` in-process), ``ensemble`` (``model`` lists the members and their shares) or
+    ``hybrid`` (``model`` merged with the automation). ``sampling`` is how models sample."""
+    choice = PolicyChoice(
+        policy=name,
+        model=model,
+        policy_url=policy_url,
+        member_backend=member_backend,
+        hybrid_weight=hybrid_weight,
+    )
+    return policy_for(choice, prover, sampling)
+
+
+def ensemble_members(spec: str) -> list[tuple[str, float]]:
+    """``A=0.7,B=0.3`` (or ``A,B``: equal shares) as (model, share) pairs."""
+    members = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        model, _, share = part.rpartition("=") if "=" in part else (part, "", "1")
+        try:
+            members.append((model, float(share)))
+        except ValueError:
+            raise ValueError(f"ensemble member {part!r}: its share is no number") from None
+    if not members:
+        raise ValueError("--policy ensemble needs --model A[=SHARE],B[=SHARE],...")
+    return members
+
+
+def policy_for(
+    choice: PolicyChoice, prover: ProverKind, sampling: SamplingConfig | None = None
+) -> Policy:
+    """The policy ``choice`` names; a ``ValueError`` for options that do not go together."""
+    config = PolicyConfig(sampling=sampling or SamplingConfig())
+    name, url, backend = choice.policy, choice.policy_url, choice.member_backend.value
+    if name is PolicyName.AUTOMATION:
+        if choice.model is not None:
+            raise ValueError(
+                "--model is for a model policy; the automation policy uses none (drop "
+                "--model, or pass --policy transformers, openai, ensemble or hybrid)"
+            )
         return AutomationPolicy(prover)
-    if name in POLICIES:
-        return make_model_policy(name, model, policy_url)
-    raise ValueError(f"unknown policy {name!r}; available: {', '.join(POLICIES)}")
+    if name is PolicyName.ENSEMBLE:
+        members = ensemble_members(choice.model or "")
+        return EnsemblePolicy(
+            [(make_model_policy(backend, model, url, config), share) for model, share in members]
+        )
+    if name is PolicyName.HYBRID:
+        model = make_model_policy(backend, choice.model, url, config)
+        return HybridPolicy(model, AutomationPolicy(prover), choice.hybrid_weight)
+    return make_model_policy(name.value, choice.model, url, config)

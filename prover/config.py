@@ -59,6 +59,45 @@ class PolicyBackend(StrEnum):
     TRANSFORMERS = "transformers"
 
 
+class PolicyName(StrEnum):
+    AUTOMATION = "automation"
+    OPENAI = "openai"
+    TRANSFORMERS = "transformers"
+    ENSEMBLE = "ensemble"
+    HYBRID = "hybrid"
+
+
+class PolicyChoice(BaseModel):
+    """Which policy proposes tactics: the options ``prove``, ``eval`` and ``worker`` share."""
+
+    policy: PolicyName = Field(
+        default=PolicyName.AUTOMATION,
+        description="automation (model-free), openai (a served model), transformers (a model "
+        "in this process), ensemble (several models sharing the budget), hybrid (a model "
+        "merged with the automation)",
+    )
+    model: str | None = Field(
+        default=None,
+        description="openai: the served model name; transformers and hybrid: the model "
+        "directory; ensemble: MODEL[=SHARE],MODEL[=SHARE],... (equal shares by default)",
+    )
+    policy_url: str | None = Field(
+        default=None,
+        description="openai (and members served over HTTP): the server's base URL "
+        "(default http://127.0.0.1:8000/v1; a worker also reads DCOPROVER_POLICY_URL)",
+    )
+    member_backend: PolicyBackend = Field(
+        default=PolicyBackend.TRANSFORMERS,
+        description="ensemble and hybrid: how their models are run",
+    )
+    hybrid_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="hybrid: weight of the model's log-prob against the automation's prior",
+    )
+
+
 class PolicyConfig(BaseModel):
     """Which prompt templates a model policy uses, and how it samples."""
 

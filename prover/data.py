@@ -139,6 +139,8 @@ class Encoded:
     labels: list[int]
     group: int
     n_eff: float | None
+    #: Position in the encoded list: the trainer remembers each example's confidence by it.
+    index: int = 0
 
 
 def encode(tokenizer, examples: Sequence[Example], max_length: int) -> tuple[list[Encoded], int]:
@@ -155,13 +157,16 @@ def encode(tokenizer, examples: Sequence[Example], max_length: int) -> tuple[lis
             continue
         group = groups.setdefault(example.group or f"#{len(groups)}", len(groups))
         encoded.append(
-            Encoded(prompt + target, [IGNORE] * len(prompt) + target, group, example.n_eff)
+            Encoded(
+                prompt + target, [IGNORE] * len(prompt) + target, group, example.n_eff, len(encoded)
+            )
         )
     return encoded, skipped
 
 
 def collate(batch: Sequence[Encoded], pad_id: int, default_n: float) -> dict:
-    """Right-padded tensors for the trainer: ids, attention mask, labels, N_eff, group."""
+    """Right-padded tensors for the trainer: ids, attention mask, labels, N_eff, group, and
+    each example's index."""
     import torch
 
     width = max(len(e.input_ids) for e in batch)
@@ -180,4 +185,5 @@ def collate(batch: Sequence[Encoded], pad_id: int, default_n: float) -> dict:
         "labels": labels,
         "n_eff": torch.tensor(n_eff, dtype=torch.float64),
         "group": torch.tensor([e.group for e in batch], dtype=torch.long),
+        "index": torch.tensor([e.index for e in batch], dtype=torch.long),
     }

@@ -1,7 +1,8 @@
 """Batched sampling with per-sequence log-probabilities, for any transformers causal LM.
 
 One call decodes many rows (requests x samples) in one left-padded batch with a key/value
-cache; finished rows leave the batch so that short tactics do not pay for long ones.
+cache; finished rows leave the batch so that short tactics do not pay for long ones. Each
+distinct prompt is encoded once and its cache copied to its ``n`` rows (shared prefill).
 
 Two properties the policy relies on:
 
@@ -17,18 +18,19 @@ Two properties the policy relies on:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
 
+from search.policy import PromptTooLong
+
+__all__ = ["BatchSampler", "PromptTooLong", "Sample", "SampleRequest"]
+
 #: Seeds of different samples of one request are spread by this odd constant.
 _SAMPLE_STRIDE = 1_000_003
-
-
-class PromptTooLong(ValueError):
-    """The prompt plus ``max_tokens`` does not fit in the model's context."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,13 @@ class BatchSampler:
         self.pad_id = tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = next(iter(self.eos_ids))
+        #: Tokens never sampled: the checkpoint's ``generation_config.suppress_tokens`` (the
+        #: models ``prover build-model`` writes list their byte-fallback tokens there, so no
+        #: sample can end in half a character).
+        suppressed = getattr(model.generation_config, "suppress_tokens", None) or []
+        self.suppressed = torch.tensor(sorted(suppressed), dtype=torch.long, device=self.device)
+        #: Sampling and scoring run in worker threads; one forward pass at a time.
+        self.lock = threading.Lock()
 
     def _eos_ids(self) -> set[int]:
         found = self.model.generation_config.eos_token_id
@@ -117,10 +126,58 @@ class BatchSampler:
             )
 
     @torch.inference_mode()
+    def score(
+        self, prompt_ids: Sequence[int], continuations: Sequence[Sequence[int]]
+    ) -> list[float]:
+        """``log p(continuation | prompt)`` of each continuation (the sum of its tokens'
+        log-probs), the prompt encoded once for all of them: how the hybrid policy ranks
+        tactics it did not sample."""
+        if not continuations:
+            return []
+        longest = max(len(c) for c in continuations)
+        if len(prompt_ids) + longest > self.max_positions:
+            raise PromptTooLong(
+                f"prompt of {len(prompt_ids)} tokens plus a continuation of {longest} exceeds "
+                f"the model's context of {self.max_positions} tokens"
+            )
+        with self.lock:
+            return self._score(list(prompt_ids), continuations, longest)
+
+    def _score(
+        self, prompt_ids: list[int], continuations: Sequence[Sequence[int]], width: int
+    ) -> list[float]:
+        rows = len(continuations)
+        prompt = torch.tensor([prompt_ids], device=self.device)
+        output = self.model(input_ids=prompt, use_cache=True, logits_to_keep=1)
+        cache = output.past_key_values
+        cache.batch_select_indices(torch.zeros(rows, dtype=torch.long, device=self.device))
+        ids = torch.full((rows, width), self.pad_id, dtype=torch.long, device=self.device)
+        mask = torch.zeros((rows, width), dtype=torch.float32, device=self.device)
+        for i, continuation in enumerate(continuations):
+            ids[i, : len(continuation)] = torch.tensor(list(continuation))
+            mask[i, : len(continuation)] = 1.0
+        attention = torch.cat(
+            [torch.ones((rows, len(prompt_ids)), dtype=torch.long, device=self.device),
+             mask.long()], dim=1,
+        )  # fmt: skip
+        positions = len(prompt_ids) + torch.arange(width, device=self.device).expand(rows, -1)
+        later = self.model(
+            input_ids=ids, attention_mask=attention, position_ids=positions, past_key_values=cache
+        ).logits
+        first = output.logits[:, -1:, :].expand(rows, 1, -1)
+        logits = torch.cat([first, later[:, :-1, :]], dim=1).float()
+        chosen = torch.log_softmax(logits, dim=-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
+        return (chosen * mask).sum(dim=-1).tolist()
+
+    @torch.inference_mode()
     def sample(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
         """``n`` samples for each request, in request order."""
         for request in requests:
             self.check(request)
+        with self.lock:
+            return self._sample(requests)
+
+    def _sample(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
         rows = [
             _Row(index, Sample(), _row_generator(request.seed, i, self.device), request)
             for index, request in enumerate(requests)
@@ -133,27 +190,45 @@ class BatchSampler:
             results[row.request].append(row.sample)
         return results
 
-    def _decode(self, rows: list[_Row]) -> None:
-        width = max(len(row.request_spec.prompt_ids) for row in rows)
-        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            prompt = row.request_spec.prompt_ids
+    def _prefill(self, rows: list[_Row]):
+        """One forward pass per distinct prompt, its cache then copied to each of its rows.
+
+        The ``n`` samples of a request (and requests for the same state from different
+        searches) share their prompt, so the prompt is encoded once rather than ``n`` times:
+        on a CPU the prefill of a long goal is most of an expansion's cost. Returns the last
+        logits, the cache, the attention mask and the positions, one row per sample.
+        """
+        distinct: dict[tuple[int, ...], int] = {}
+        owner = [distinct.setdefault(row.request_spec.prompt_ids, len(distinct)) for row in rows]
+        prompts = list(distinct)
+        width = max(len(prompt) for prompt in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(prompts), width), dtype=torch.long)
+        for i, prompt in enumerate(prompts):
             input_ids[i, width - len(prompt) :] = torch.tensor(prompt)
             attention[i, width - len(prompt) :] = 1
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        output = self.model(
+            input_ids=input_ids,
+            attention_mask=attention,
+            position_ids=positions,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        cache = output.past_key_values
+        index = torch.tensor(owner, device=self.device)
+        cache.batch_select_indices(index)
+        return output.logits[index, -1, :], cache, attention[index], positions[index]
+
+    def _decode(self, rows: list[_Row]) -> None:
+        logits, cache, attention, positions = self._prefill(rows)
         temperature = torch.tensor(
             [row.request_spec.temperature for row in rows], device=self.device
         ).unsqueeze(1)
         top_p = torch.tensor([row.request_spec.top_p for row in rows], device=self.device)
         active = list(range(len(rows)))
-        output = self.model(
-            input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True
-        )
-        cache = output.past_key_values
         while True:
-            logits = output.logits[:, -1, :].float()
             tokens, logprobs = self._pick(logits, temperature, top_p.unsqueeze(1), rows, active)
             steps = self._steps(tokens, logprobs, [rows[row] for row in active])
             keep = [i for i, row in enumerate(active) if not self._advance(rows[row], *steps[i])]
@@ -174,6 +249,7 @@ class BatchSampler:
                 past_key_values=cache,
                 use_cache=True,
             )
+            logits = output.logits[:, -1, :]
 
     def _pick(
         self,
@@ -184,7 +260,10 @@ class BatchSampler:
         active: list[int],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Next token of every active row, and the model's log-probs over the vocabulary."""
+        logits = logits.float()
         logprobs = torch.log_softmax(logits, dim=-1)
+        if len(self.suppressed):
+            logits = logits.index_fill(-1, self.suppressed, float("-inf"))
         greedy = temperature.squeeze(1) == 0
         probs = torch.softmax(logits / temperature.clamp(min=1e-6), dim=-1)
         if bool((top_p < 1).any()):

@@ -6,6 +6,7 @@ in-process ``transformers`` policy (no HTTP), on CPU or CUDA.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from prover.batching import RequestBatcher
@@ -102,6 +103,16 @@ class TransformersEngine:
         )
         return await self.batcher.submit(request)
 
+    async def score(self, prompt: str, continuations: list[str]) -> list[float]:
+        """``log p(text + EOS | prompt)`` of each continuation (see ``BatchSampler.score``)."""
+        prompt_ids = self.encode(prompt)
+        eos = self.tokenizer.eos_token_id
+        encoded = [
+            [*self.tokenizer(text, add_special_tokens=False)["input_ids"], eos]
+            for text in continuations
+        ]
+        return await asyncio.to_thread(self.sampler.score, prompt_ids, encoded)
+
     async def close(self) -> None:
         await self.batcher.close()
 
@@ -120,6 +131,9 @@ class TransformersCompleter:
     ) -> list[Completion]:
         samples = await self.engine.sample(self.engine.encode(prompt), n, sampling, stop)
         return [Completion(s.text, s.token_logprobs, s.finish_reason) for s in samples]
+
+    async def score(self, prompt: str, continuations: list[str]) -> list[float]:
+        return await self.engine.score(prompt, continuations)
 
     async def close(self) -> None:
         await self.engine.close()

@@ -22,7 +22,7 @@ from prover.prompts import (
     proof_template,
     tactic_template,
 )
-from search.policy import Candidate, dedupe_and_sort
+from search.policy import Candidate, PolicyError, dedupe_and_sort
 from search.types import ProofState, Theorem
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,12 @@ class Completer(Protocol):
     async def close(self) -> None: ...
 
 
+class ScoringCompleter(Completer, Protocol):
+    """A completer that can also score given continuations (the in-process backend)."""
+
+    async def score(self, prompt: str, continuations: list[str]) -> list[float]: ...
+
+
 class ModelPolicy:
     """``Policy`` for any ``Completer``; ``rejected`` counts completions that were not a usable
     tactic or proof (empty, oversized)."""
@@ -69,6 +75,18 @@ class ModelPolicy:
         return self._candidates(
             completions, lambda text: clean_tactic(text, self.config.max_tactic_chars)
         )
+
+    async def score_tactics(self, state: ProofState, tactics: list[str]) -> list[float]:
+        """The model's ``log p(tactic | state)`` of each tactic, as training defines it (the
+        template's target and the end of sequence)."""
+        score = getattr(self.completer, "score", None)
+        if score is None:
+            raise PolicyError(
+                f"{self.name} cannot score tactics it did not sample; the hybrid policy needs "
+                "the transformers backend (--member-backend transformers)"
+            )
+        template = self.tactic_template
+        return await score(template.prompt(state.text), [template.target(t) for t in tactics])
 
     async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
         template = self.proof_template

@@ -11,12 +11,13 @@ to do about it.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import openai
 
 from prover.config import OpenAIBackendConfig, SamplingConfig
 from prover.model_policy import Completion
-from search.policy import PolicyError
+from search.policy import PolicyError, PromptTooLong
 
 #: Ask for the sampled token's log-prob (and one alternative, which every server accepts).
 _LOGPROBS = 1
@@ -67,6 +68,10 @@ class OpenAICompleter:
                 )
             except openai.NotFoundError:
                 raise PolicyError(self._unknown_model(await self._served_or_empty())) from None
+            except openai.BadRequestError as exc:
+                if _CONTEXT_OVERFLOW.search(_message(exc)):
+                    raise PromptTooLong(_message(exc)) from None
+                raise self._error(exc) from None
             except openai.APIError as exc:
                 raise self._error(exc) from None
         completions = []
@@ -113,6 +118,14 @@ class OpenAICompleter:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+#: How servers say a prompt does not fit: vLLM's "maximum context length is N tokens" and "is
+#: longer than the maximum model length", and ``prover serve-policy``'s own two messages.
+_CONTEXT_OVERFLOW = re.compile(
+    r"maximum context length|longer than the maximum model length|prompt of \d+ tokens",
+    re.IGNORECASE,
+)
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -11,6 +11,7 @@ are batched by the engine, so this server keeps a GPU as busy as the in-process 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -24,6 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from prover.config import SamplingConfig
 from prover.generation import PromptTooLong, Sample
 from prover.hf_backend import TransformersEngine
+
+#: One line per completion request (prompts, samples, tokens, milliseconds): the request log
+#: of ``prover serve-policy``, at INFO.
+log = logging.getLogger("dcoprover.serve")
 
 
 class CompletionRequest(BaseModel):
@@ -142,11 +147,13 @@ def create_app(engine: TransformersEngine, served_model_name: str) -> FastAPI:
             seed=body.seed,
         )
         encoded = [engine.encode(prompt) for prompt in prompts]
+        started = time.monotonic()
         try:
             per_prompt = await asyncio.gather(
                 *(engine.sample(ids, body.n, sampling, stop, body.logprobs or 0) for ids in encoded)
             )
         except PromptTooLong as exc:
+            log.info("completion refused: %s", exc)
             raise ApiError(400, str(exc), "BadRequestError", "prompt") from None
         choices = []
         for prompt, samples in zip(prompts, per_prompt, strict=True):
@@ -166,6 +173,11 @@ def create_app(engine: TransformersEngine, served_model_name: str) -> FastAPI:
                 )
         prompt_tokens = sum(len(ids) for ids in encoded)
         completion_tokens = sum(len(s.token_ids) for samples in per_prompt for s in samples)
+        log.info(
+            "completion: %d prompt(s) x n=%d, %d prompt tokens, %d completion tokens, %.0f ms",
+            len(prompts), body.n, prompt_tokens, completion_tokens,
+            1000 * (time.monotonic() - started),
+        )  # fmt: skip
         return CompletionResponse(
             id=f"cmpl-{uuid.uuid4().hex}",
             created=int(time.time()),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
 import click
 
-from prover.compose import POLICIES
+from prover.config import PolicyChoice, SamplingConfig
 from prover.options import model_from, model_options
 from search.config import LeanConfig, ProverLimits, QueueConfig
 from search.types import ProverKind
@@ -95,16 +96,8 @@ def api_command(
     show_default=True,
     help="The proof assistant this worker serves.",
 )
-@click.option(
-    "--policy",
-    type=click.Choice(POLICIES),
-    default="automation",
-    show_default=True,
-    help="Who proposes tactics: automation (model-free), openai (a served model), transformers.",
-)
-@click.option("--model", default=None, help="openai: served model name; transformers: directory.")
-@click.option("--policy-url", default=None, envvar="DCOPROVER_POLICY_URL",
-              help="openai: the policy server's base URL, e.g. http://policy:8000/v1.")
+@model_options(PolicyChoice)
+@model_options(SamplingConfig, only_changed=True)
 @click.option(
     "--on-policy-down",
     type=click.Choice(["wait", "fail"]),
@@ -130,9 +123,6 @@ def api_command(
 def worker_command(
     redis_url,
     prover,
-    policy,
-    model,
-    policy_url,
     on_policy_down,
     concurrency,
     hammer,
@@ -143,15 +133,19 @@ def worker_command(
     """Run searches from the queue until SIGTERM (then finish or release them)."""
     from pydantic import ValidationError
 
-    from prover.compose import make_environment, make_policy
+    from prover.compose import make_environment, policy_for
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     queue = model_from(QueueConfig, config)
     limits = model_from(ProverLimits, config)
     lean = model_from(LeanConfig, config)
+    if config.get("policy_url") is None:
+        config["policy_url"] = os.environ.get("DCOPROVER_POLICY_URL")
     try:
+        choice = model_from(PolicyChoice, config)
+        sampling = model_from(SamplingConfig, config)
         env = make_environment(ProverKind(prover), limits, hammer=hammer, lean=lean)
-        chosen = make_policy(policy, ProverKind(prover), model, policy_url)
+        chosen = policy_for(choice, ProverKind(prover), sampling)
     except (NotImplementedError, FileNotFoundError, ValueError, ValidationError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     asyncio.run(

@@ -1,5 +1,5 @@
-"""Build a small causal language model directory locally: random weights, a byte-level BPE
-tokenizer trained on a few strings, nothing downloaded.
+"""Build a causal language model directory locally: random weights and a tokenizer learnt
+from text (a corpus, or a few built-in strings for the tiny test models), nothing downloaded.
 
 The directory is an ordinary Hugging Face checkpoint: ``AutoModelForCausalLM`` and
 ``AutoTokenizer`` load it, ``prover serve-policy`` serves it, ``prover train`` fine-tunes it,
@@ -9,13 +9,16 @@ policy would be a downloaded model.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-BOS, EOS, PAD = "<|bos|>", "<|endoftext|>", "<|pad|>"
-#: ChatML markers, so the chat template's text is one token each.
-CHAT_MARKERS = ("<|im_start|>", "<|im_end|>")
+from prover.tokenizer import never_sampled, train_tokenizer
 
-#: Text the tokenizer's merges are learnt from: goals and tactics of both provers.
+#: Written next to weights built here: ``prover train`` reads it to choose its defaults (a
+#: model initialised at random needs a far larger learning rate than a pretrained one).
+BUILT_NAME = "dcoprover_model.json"
+
+#: Text the tiny tokenizer's merges are learnt from: goals and tactics of both provers.
 _CORPUS = (
     "forall n : nat, n + 0 = n",
     "intros n. induction n as [| n IH]. reflexivity. simpl. rewrite IH. reflexivity.",
@@ -28,33 +31,9 @@ _CORPUS = (
 ARCHITECTURES = ("llama", "qwen2")
 
 
-def build_tokenizer(vocab_size: int = 320, corpus: tuple[str, ...] = _CORPUS):
-    """A byte-level BPE tokenizer (every string encodes; no unknown token) with BOS/EOS/PAD."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.BPE())
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    specials = [BOS, EOS, PAD, *CHAT_MARKERS]
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    core.train_from_iterator(list(corpus) * 4, trainer)
-    core.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, core.token_to_id(BOS))]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=core,
-        bos_token=BOS,
-        eos_token=EOS,
-        pad_token=PAD,
-        additional_special_tokens=list(CHAT_MARKERS),
-        padding_side="left",
-    )
+def build_tokenizer(vocab_size: int = 400, corpus: tuple[str, ...] = _CORPUS):
+    """The tiny models' tokenizer: ``train_tokenizer`` on a few built-in strings."""
+    return train_tokenizer(list(corpus) * 4, vocab_size)
 
 
 def build_tiny_model(
@@ -64,16 +43,20 @@ def build_tiny_model(
     hidden_size: int = 64,
     num_layers: int = 2,
     num_heads: int = 4,
-    vocab_size: int = 320,
+    vocab_size: int = 400,
     max_positions: int = 2048,
     seed: int = 0,
     tokenizer=None,
+    intermediate_size: int | None = None,
+    recipe: dict | None = None,
 ) -> Path:
     """Write a randomly initialised model and its tokenizer to ``out_dir``; return the path.
 
     ``architecture`` is ``llama`` or ``qwen2`` (both served by vLLM). The intermediate size is
-    ``4 * hidden_size // 2`` and key/value heads are half the heads (grouped-query attention,
-    as in the real families), so the code paths are the production ones.
+    ``2 * hidden_size`` unless given, and key/value heads are half the heads (grouped-query
+    attention, as in the real families), so the code paths are the production ones. The
+    tokenizer's byte tokens go to ``generation_config.suppress_tokens`` (never sampled), and
+    ``BUILT_NAME`` records how the model was made (``recipe`` adds to it).
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
@@ -90,7 +73,7 @@ def build_tiny_model(
     config = config_class(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
-        intermediate_size=2 * hidden_size,
+        intermediate_size=intermediate_size or 2 * hidden_size,
         num_hidden_layers=num_layers,
         num_attention_heads=num_heads,
         num_key_value_heads=max(1, num_heads // 2),
@@ -102,8 +85,17 @@ def build_tiny_model(
     )
     torch.manual_seed(seed)
     model = model_class(config)
+    model.generation_config.suppress_tokens = never_sampled(tokenizer)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    made = {
+        "initialised": "random",
+        "seed": seed,
+        "architecture": architecture,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        **(recipe or {}),
+    }
+    (out / BUILT_NAME).write_text(json.dumps(made, indent=2) + "\n")
     return out

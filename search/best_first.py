@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from search.config import Expansion, Scoring, SearchConfig
 from search.env.base import ProofEnvironment, ProofSession
-from search.policy import Candidate, Policy
+from search.policy import Candidate, Policy, PromptTooLong
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
 from search.search_tree import SearchTree, run_step
 from search.types import Failed, Goals, ProofState, Proved, ProverFault, Theorem, UnsafeInput
@@ -94,10 +94,17 @@ class _Search:
             tree=self.tree.nodes, stats=self.stats, **fields,
         )  # fmt: skip
 
-    async def _propose(self, state: ProofState) -> list[Candidate]:
+    async def _propose(self, parent: TreeNode) -> list[Candidate]:
+        """The policy's tactics for ``parent``'s state; none for a state whose prompt does not
+        fit in the model's context (the reason goes on the node, and the search goes on)."""
         started = time.monotonic()
+        state = self.tree.states[parent.id]
         try:
             return await self.policy.tactics(self.theorem, state, self.breadth)
+        except PromptTooLong as exc:
+            self.stats.skipped_states += 1
+            parent.message = f"skipped by the policy: {exc}"
+            return []
         finally:
             self.stats.policy_calls += 1
             self.stats.time_policy_s += time.monotonic() - started
@@ -130,6 +137,11 @@ class _Search:
         message = "search space exhausted"
         if self.stats.widenings:
             message += f" (widened to {self.breadth} tactics per state)"
+        if self.stats.skipped_states:
+            message += (
+                f"; {self.stats.skipped_states} states skipped: their prompt is over the "
+                "policy's context"
+            )
         return self.result(SearchStatus.FAILED, message=message)
 
     def _widen(self) -> bool:
@@ -165,7 +177,7 @@ class _Search:
             return None
         parent.status = NodeStatus.EXPANDED
         self.stats.expansions += 1
-        proposed = await self._propose(self.tree.states[parent.id])
+        proposed = await self._propose(parent)
         candidates = sorted((c for c in proposed if c.text not in skip), key=lambda c: -c.logprob)
         if self.config.expansion is Expansion.LAZY:
             self.pending[parent.id] = candidates

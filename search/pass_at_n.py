@@ -16,7 +16,7 @@ from search.best_first import MAX_PROVER_FAULTS, ProgressHook
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
 from search.pass_at_k import pass_at_k_curve
-from search.policy import Policy
+from search.policy import Policy, PromptTooLong
 from search.result import SearchResult, SearchStats, SearchStatus
 from search.search_tree import SearchTree, run_step
 from search.types import Proved, ProverFault, Theorem, UnsafeInput, Verdict
@@ -59,9 +59,14 @@ async def pass_at_n(
         )
 
     policy_started = time.monotonic()
-    candidates = await policy.proofs(theorem, config.n)
-    stats.policy_calls += 1
-    stats.time_policy_s += time.monotonic() - policy_started
+    try:
+        candidates = await policy.proofs(theorem, config.n)
+    except PromptTooLong as exc:
+        stats.skipped_states += 1
+        return finish(SearchStatus.ERROR, f"the policy cannot read this statement: {exc}", False)
+    finally:
+        stats.policy_calls += 1
+        stats.time_policy_s += time.monotonic() - policy_started
     try:
         async with env.session(theorem, config.tactic_timeout_s) as session:
             stats.time_prover_s += time.monotonic() - policy_started - stats.time_policy_s

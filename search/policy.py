@@ -32,6 +32,13 @@ class PolicyError(RuntimeError):
     """The policy backend could not answer (server down, unknown model, rejected request)."""
 
 
+class PromptTooLong(ValueError):
+    """The prompt (a proof state, a statement) plus the tokens to sample does not fit in the
+    model's context. Not a ``PolicyError``: the policy is up and answers other prompts, so
+    best-first search skips that state and goes on (and a worker does not wait for a server
+    that is not down)."""
+
+
 @runtime_checkable
 class Policy(Protocol):
     """Proposes tactics for a proof state and whole proofs for a theorem."""

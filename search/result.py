@@ -53,6 +53,8 @@ class SearchStats(BaseModel):
     merged_states: int = 0
     failed_tactics: int = 0
     prover_faults: int = 0
+    #: States the policy could not read (their prompt is over its context): left unexpanded.
+    skipped_states: int = 0
     max_depth: int = 0
     candidates_checked: int = 0
     time_prover_s: float = 0.0

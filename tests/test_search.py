@@ -15,7 +15,7 @@ from search.benchmarks import find_theorem, load_minif2f
 from search.best_first import best_first, node_score
 from search.config import Expansion, Scoring, SearchConfig, Strategy
 from search.pass_at_n import pass_at_n
-from search.policy import Candidate, LocalPolicy, dedupe_and_sort
+from search.policy import Candidate, LocalPolicy, PromptTooLong, dedupe_and_sort
 from search.result import NodeStatus, SearchResult
 from search.types import ProofState, ProverKind, Theorem
 
@@ -321,3 +321,30 @@ def test_length_normalised_score_prefers_deep_confident_paths():
     assert node_score(-4.0, 4, cumulative) < node_score(-2.0, 1, cumulative)
     assert node_score(-4.0, 4, normalised) > node_score(-2.0, 1, normalised)
     assert node_score(0.0, 0, normalised) == 0.0
+
+
+class TooLongAtDepth(LocalPolicy):
+    """Proposes ``intros`` at the root; the state after it is 'too long' for the model."""
+
+    name = "too-long"
+
+    async def tactics(self, theorem: Theorem, state: ProofState, n: int) -> list[Candidate]:
+        if "forall" in state.goals[0]:
+            return [Candidate("intros", -0.1), Candidate("intros a b", -0.2)]
+        raise PromptTooLong("prompt of 9999 tokens is over the limit of 2048")
+
+    async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
+        raise PromptTooLong("prompt of 9999 tokens is over the limit of 2048")
+
+
+async def test_a_state_over_the_prompt_limit_is_skipped_with_its_reason(coq_env):
+    theorem = Theorem(name="t", statement="Theorem t : forall a b : nat, a + b = b + a.")
+    result = await best_first(theorem, coq_env, TooLongAtDepth(), SearchConfig())
+    assert result.status == "failed", "the search went on and ended, no exception"
+    assert result.stats.skipped_states >= 1
+    assert "states skipped: their prompt is over the policy's context" in result.message
+    skipped = [n for n in result.tree if n.message and n.message.startswith("skipped by")]
+    assert skipped and "9999 tokens" in skipped[0].message
+    config = SearchConfig(strategy=Strategy.PASS_AT_N, n=4)
+    whole = await pass_at_n(theorem, coq_env, TooLongAtDepth(), config)
+    assert whole.status == "error" and "cannot read this statement" in whole.message

@@ -13,7 +13,7 @@ from prover.data import IGNORE, DataError, Example, encode, load_examples
 from prover.hf_backend import load_model
 from prover.prompts import proof_template, tactic_template
 from prover.tiny_model import build_tiny_model
-from prover.train import LOG_NAME, RECIPE_NAME, TENSORBOARD_DIR, LossKind, train
+from prover.train import LOG_NAME, RECIPE_NAME, TENSORBOARD_DIR, LossKind, learning_rate_for, train
 from search.types import ProofState, ProverKind, Theorem
 from tests.policy_helpers import prover_cli, tiny_train_config
 
@@ -149,12 +149,51 @@ def test_confidence_filter_drops_covered_examples_and_refills(tmp_path, tiny_dir
     # is dropped; "simp" targets have p ~ 1e-7 (weight ~1) and are kept.
     covered = [Example(f"⊢ {i} = {i}:::", "") for i in range(16)]
     hard = [Example(f"⊢ {i} + 0 = {i}:::", "simp simp") for i in range(16)]
-    config = tiny_train_config(loss="dco", n=4096, pool_factor=4, learning_rate=1e-4, max_length=64)
+    config = tiny_train_config(
+        loss="dco", n=4096, pool_factor=4, learning_rate=1e-4, max_length=64, filter="fresh"
+    )
     train(config, covered + hard, str(tiny_dir), tmp_path / "out")
     records = [json.loads(line) for line in (tmp_path / "out" / LOG_NAME).read_text().splitlines()]
     dropped = [r["dropped_fraction"] for r in records if "dropped_fraction" in r]
     assert dropped and 0.25 < sum(dropped) / len(dropped) < 0.75
     assert all(r["mean_weight"] > 0.9 for r in records if "mean_weight" in r)
+
+
+def test_the_stale_filter_drops_covered_examples_from_the_second_pass_on(tmp_path, tiny_dir):
+    # The same data as above, with no scoring pass: in the first pass over the data nothing
+    # is known and every drawn row is trained; from the second on, the rows seen covered
+    # (the empty targets) are dropped by the confidence they had when they were trained.
+    covered = [Example(f"⊢ {i} = {i}:::", "") for i in range(16)]
+    hard = [Example(f"⊢ {i} + 0 = {i}:::", "simp simp") for i in range(16)]
+    config = tiny_train_config(
+        loss="dco", n=4096, pool_factor=2, batch_size=8, steps=12, learning_rate=1e-4,
+        max_length=64, filter="stale",
+    )  # fmt: skip
+    train(config, covered + hard, str(tiny_dir), tmp_path / "out")
+    records = [json.loads(line) for line in (tmp_path / "out" / LOG_NAME).read_text().splitlines()]
+    logged = [r for r in records if "dropped_fraction" in r]
+    assert logged[0]["dropped_fraction"] == 0.0, "nothing is known at the start"
+    later = [r["dropped_fraction"] for r in logged[2:]]
+    assert sum(later) / len(later) > 0.2, "covered rows are dropped once seen"
+    assert all(isinstance(r["mean_target_prob"], float) for r in logged), "numbers, not strings"
+    recipe = json.loads((tmp_path / "out" / RECIPE_NAME).read_text())
+    assert recipe["filter"] == "stale"
+
+
+def test_the_default_learning_rate_follows_the_base_model(tmp_path, tiny_dir):
+    from prover.tiny_model import BUILT_NAME
+    from prover.train import LEARNING_RATE_FROM_SCRATCH, LEARNING_RATE_PRETRAINED
+
+    assert learning_rate_for(str(tiny_dir)) == LEARNING_RATE_FROM_SCRATCH
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    assert learning_rate_for(str(foreign)) == LEARNING_RATE_PRETRAINED
+    examples = [Example(f"⊢ {i} + 0 = {i}:::", "simp") for i in range(4)]
+    config = tiny_train_config(steps=1, learning_rate=None)
+    train(config, examples, str(tiny_dir), tmp_path / "out")
+    recipe = json.loads((tmp_path / "out" / RECIPE_NAME).read_text())
+    assert recipe["learning_rate"] == LEARNING_RATE_FROM_SCRATCH
+    assert (tmp_path / "out" / BUILT_NAME).exists(), "a model trained from scratch stays one"
 
 
 def tensorboard_scalars(log_dir) -> set[str]:
@@ -175,7 +214,7 @@ def test_train_command(tmp_path, tiny_dir):
         str(data),
         "--loss",
         "dco-step",
-        "--n",
+        "--n-eff",
         "8",
         "--base-model",
         str(tiny_dir),
