@@ -137,8 +137,12 @@ def report(meta: dict, rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="MiniF2F-Coq JSONL")
-    parser.add_argument("--results", type=Path, nargs="+",
-                        default=[RESULTS / "search-test.json", RESULTS / "search-valid.json"])
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        default=[RESULTS / "search-test.json", RESULTS / "search-valid.json"],
+    )
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--limit", type=int, default=None, help="only the first K proofs")
     parser.add_argument("--out", type=Path, default=RESULTS / "check-throughput.json")

@@ -51,7 +51,7 @@ from rich.table import Table
 
 from prover.automation import TUNED_ON, AutomationPolicy, coq_closers
 from prover.compose import make_environment
-from search.benchmarks import BENCHMARKS, COQLIB_SPLITS, SPLITS, load_benchmark
+from search.benchmarks import BENCHMARKS, COQLIB_SPLITS, SPLITS, load_benchmark, spread
 from search.config import Expansion, ProverLimits, SearchConfig, Strategy, default_workers
 from search.env.base import ProofEnvironment, ProofSession
 from search.env.coq_check import coq_version
@@ -683,7 +683,8 @@ def write_report(
         f"- budget: {meta['budget_s']:g} s wall per theorem and method; "
         f"{meta['concurrency']} concurrent searches; tactic time limit "
         f"{runs[0].config['tactic_timeout_s']:g} s",
-        f"- theorems: {total}" + (f" (first {meta['limit']} only)" if meta["limit"] else "")
+        f"- theorems: {total}"
+        + (f" (first {meta['limit']} only)" if meta["limit"] else "")
         + (f" (a sample of {meta['sample']}, evenly spread)" if meta.get("sample") else ""),
         f"- tuning read: the model-free policy's steps were designed from {' and '.join(TUNED_ON)} "
         "failures; "
@@ -824,9 +825,7 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
     theorems = load_benchmark(args.benchmark, ProverKind.COQ, args.data, args.split)
     if args.limit:
         theorems = theorems[: args.limit]
-    if args.sample and args.sample < len(theorems):
-        step = len(theorems) / args.sample
-        theorems = [theorems[int(index * step)] for index in range(args.sample)]
+    theorems = spread(theorems, args.sample)
     out = output_path(args).resolve()  # before any method changes the working directory
     cores = os.cpu_count() or 1
     meta: dict[str, Any] = {

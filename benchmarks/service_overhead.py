@@ -150,6 +150,7 @@ async def via_service(
 async def enqueue_http(client: httpx.AsyncClient, jobs: int, in_flight: int, api_pid: int) -> dict:
     """Accepted ``POST /v1/proofs`` per wall second, and per CPU second of the API process
     (what one core sustains, whatever else runs on the machine)."""
+
     async def one(_: int) -> None:
         (await client.post("/v1/proofs", json=TRIVIAL)).raise_for_status()
 
@@ -169,6 +170,7 @@ async def enqueue_direct(redis_url: str, jobs: int) -> dict:
     spec = JobSpec(
         theorem=Theorem(name="t", statement="Theorem t : 1 + 1 = 2."), config=SearchConfig()
     )
+
     async def submit_one(_: int) -> None:
         await queue.submit(spec)
 

@@ -271,7 +271,8 @@ def train(data_paths, base_model, out, prover, **options) -> None:
     try:
         config = TrainConfig(**options)
         examples = load_training_data(data_paths, config, prover)
-        summary = run_training(config, examples, base_model, out)
+        sources = [str(path.resolve()) for path in data_paths]
+        summary = run_training(config, examples, base_model, out, sources)
     except ValidationError as exc:
         raise _bad(exc) from None
     except (DataError, ValueError, RuntimeError) as exc:
@@ -293,13 +294,14 @@ def train(data_paths, base_model, out, prover, **options) -> None:
 @click.option("--rounds", type=int, default=3, show_default=True)
 @click.option("--prover", type=click.Choice(["coq"]), default="coq", show_default=True)
 @click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="MiniF2F JSONL or checkout (default: the statements shipped with dcoprover).",
+    "--set",
+    "sets",
+    multiple=True,
+    default=("minif2f:valid",),
+    show_default=True,
+    help="BENCHMARK:SPLIT[:K], the theorems searched each round (K: that many, spread evenly); "
+    "repeatable, e.g. --set coqlib:train:200 --set minif2f:valid. Never a held-out split.",
 )
-@click.option("--split", type=click.Choice(["test", "valid"]), default="valid", show_default=True)
-@click.option("--limit", type=int, default=None, help="Only the first K theorems.")
 @click.option(
     "--seed-data",
     type=click.Path(path_type=Path),
@@ -314,9 +316,7 @@ def iterate(
     out,
     rounds,
     prover,
-    data,
-    split,
-    limit,
+    sets,
     seed_data,
     concurrency,
     **options,
@@ -328,7 +328,7 @@ def iterate(
     from prover.data import DataError
     from prover.iterate import iterate as run_rounds
     from prover.train import TrainConfig
-    from search.benchmarks import BenchmarkError, load_minif2f
+    from search.benchmarks import BenchmarkError, theorem_sets
     from search.types import ProverKind
 
     search_fields = set(SearchConfig.model_fields)
@@ -336,7 +336,7 @@ def iterate(
     search = model_from(SearchConfig, options)
     try:
         config = TrainConfig(**train_options)
-        theorems = load_minif2f(ProverKind(prover), data, split)[:limit]
+        theorems = theorem_sets(sets, ProverKind(prover))
         seed = load_training_data(seed_data, config, prover)
     except ValidationError as exc:
         raise _bad(exc) from None

@@ -14,6 +14,7 @@ covers the target and its end only.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from prover.prompts import ProofTemplate, TacticTemplate
 from search.types import ProverKind
 
 IGNORE = -100
+log = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
@@ -85,10 +87,15 @@ def load_leandojo(path: Path, template: TacticTemplate, max_chars: int = 20_000)
 
 def load_pairs(path: Path, template: TacticTemplate, max_chars: int = 20_000) -> list[Example]:
     """(state, tactic) examples from JSONL."""
-    examples = []
+    examples, oversized = [], 0
     for where, row in _jsonl_rows(path):
-        state = _check_text(row.get("state"), "state", where, max_chars)
+        state = _check_text(row.get("state"), "state", where, 10 * max_chars)
         tactic = _check_text(row.get("tactic"), "tactic", where, max_chars)
+        if len(state) > max_chars:
+            # A long state is data, not damage (a traced goal with hundreds of hypotheses):
+            # it is left out as ``encode`` leaves out examples over ``--max-length``.
+            oversized += 1
+            continue
         n_eff = row.get("n_eff")
         if n_eff is not None and (not isinstance(n_eff, int | float) or n_eff < 1):
             raise DataError(f"{where}: n_eff must be a number >= 1")
@@ -97,6 +104,8 @@ def load_pairs(path: Path, template: TacticTemplate, max_chars: int = 20_000) ->
                 template.prompt(state), template.target(tactic), str(row.get("theorem", "")), n_eff
             )
         )
+    if oversized:
+        log.warning("%s: left out %d states of over %d characters", path, oversized, max_chars)
     return examples
 
 
@@ -148,9 +157,14 @@ def encode(tokenizer, examples: Sequence[Example], max_length: int) -> tuple[lis
     (a truncated target would teach a wrong completion, so long examples are left out)."""
     groups: dict[str, int] = {}
     encoded, skipped = [], 0
-    for example in examples:
-        prompt = tokenizer(example.prompt)["input_ids"]
-        target = tokenizer(example.target, add_special_tokens=False)["input_ids"]
+    # One batched call each: the fast tokenizer encodes a list in parallel, in Rust.
+    prompts = tokenizer([e.prompt for e in examples])["input_ids"] if examples else []
+    targets = (
+        tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
+        if examples
+        else []
+    )
+    for example, prompt, target in zip(examples, prompts, targets, strict=True):
         target = [*target, tokenizer.eos_token_id]
         if len(prompt) + len(target) > max_length:
             skipped += 1

@@ -28,6 +28,7 @@ target and dropped share, as numbers, mirrored to TensorBoard (``OUT/tensorboard
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -283,9 +284,14 @@ def _tensorboard_callback(out: Path) -> TrainerCallback:
 
 
 def train(
-    config: TrainConfig, examples: list[Example], base_model: str, out: Path
+    config: TrainConfig,
+    examples: list[Example],
+    base_model: str,
+    out: Path,
+    data: Sequence[str] = (),
 ) -> dict[str, float]:
-    """Fine-tune ``base_model`` on ``examples``; write the final model to ``out``."""
+    """Fine-tune ``base_model`` on ``examples``; write the final model to ``out``. ``data``
+    names the files the examples came from, for the recipe (which splits training read)."""
     from prover.hf_backend import load_model
 
     if not examples:
@@ -341,8 +347,14 @@ def train(
         (out / BUILT_NAME).write_text(built.read_text())
     recipe = config.model_dump(mode="json") | {
         "base_model": base_model,
+        "data": list(data),
         "examples": len(items),
         "skipped_too_long": skipped,
     }
     (out / RECIPE_NAME).write_text(json.dumps(recipe, indent=2))
-    return {"train_loss": result.training_loss, "examples": len(items), "skipped": skipped}
+    return {
+        "train_loss": result.training_loss,
+        "examples": len(items),
+        "skipped": skipped,
+        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
+    }

@@ -307,3 +307,39 @@ def load_benchmark(
     if benchmark != "minif2f":
         raise BenchmarkError(f"unknown benchmark {benchmark!r}; choose one of {BENCHMARKS}")
     return load_minif2f(prover, data, split, include_unsupported)
+
+
+def spread(theorems: list[Theorem], size: int | None) -> list[Theorem]:
+    """``size`` theorems spread evenly (every len/size-th, in order), or all of them: a shorter
+    run still covers every part of the library, and every method gets the same ones."""
+    if not size or size >= len(theorems):
+        return list(theorems)
+    step = len(theorems) / size
+    return [theorems[int(index * step)] for index in range(size)]
+
+
+#: The splits training may read (``prover iterate``): the project's held-out sets are
+#: MiniF2F-Coq test and coqlib's valid and test splits.
+TRAINABLE = {("coqlib", "train"), ("coqlib", "novel-train"), ("minif2f", "valid")}
+
+
+def theorem_sets(specs: tuple[str, ...] | list[str], prover: ProverKind) -> list[Theorem]:
+    """The theorems of ``BENCHMARK:SPLIT[:K]`` specs (K: that many, spread evenly), refusing
+    a split that is held out from training."""
+    theorems: list[Theorem] = []
+    for spec in specs:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+            raise BenchmarkError(
+                f"--set {spec!r}: expected BENCHMARK:SPLIT[:K], e.g. coqlib:train:200"
+            )
+        benchmark, split = parts[0], parts[1]
+        if (benchmark, split) not in TRAINABLE:
+            allowed = ", ".join(f"{b}:{s}" for b, s in sorted(TRAINABLE))
+            raise BenchmarkError(
+                f"--set {spec!r}: {benchmark} {split} is held out from training "
+                f"(allowed: {allowed})"
+            )
+        chosen = load_benchmark(benchmark, prover, None, split)
+        theorems += spread(chosen, int(parts[2]) if len(parts) == 3 else None)
+    return theorems

@@ -83,15 +83,18 @@ def test_trace_coq_stdlib_gives_pairs_train_reads(tmp_path):
     assert len(examples) == len(rows)
 
 
-def test_iterate_command(tmp_path, minif2f_coq):
+def test_iterate_command(tmp_path):
     base = build_tiny_model(tmp_path / "base")
     done = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "run"),
-                      "--rounds", "1", "--data", str(minif2f_coq), "--split", "valid",
-                      "--limit", "2", "--steps", "1", "--max-expansions", "1",
+                      "--rounds", "1", "--set", "minif2f:valid:2", "--set", "coqlib:train:1",
+                      "--steps", "1", "--max-expansions", "1",
                       "--tactics-per-expansion", "2", "--timeout", "20")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.startswith("round 1: solved ") and "/2 (" in done.stdout
+    assert done.stdout.startswith("round 1: solved ") and "/3 (" in done.stdout
     assert len((tmp_path / "run" / ROUNDS_NAME).read_text().splitlines()) == 1
-    missing = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r2"),
-                         "--data", str(tmp_path / "none.jsonl"))  # fmt: skip
-    assert missing.returncode != 0 and "none.jsonl" in missing.stderr
+    held_out = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r2"),
+                          "--set", "coqlib:test:5")  # fmt: skip
+    assert held_out.returncode != 0 and "coqlib test is held out from training" in held_out.stderr
+    bad = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r3"),
+                     "--set", "minif2f")  # fmt: skip
+    assert bad.returncode != 0 and "expected BENCHMARK:SPLIT[:K]" in bad.stderr

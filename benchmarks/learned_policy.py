@@ -1,0 +1,349 @@
+"""Benchmark: do learned policies prove held-out theorems, and which training proves most?
+
+Best-first search with each policy, at the same wall budget and the same policy-call budget
+(``--max-expansions``) per theorem, on held-out sets: a fixed sample of the coqlib test split
+(spread evenly over the library, the same theorems for every method) and the first K
+MiniF2F-Coq test theorems. Methods:
+
+* the model-free policy (the frozen baseline);
+* each model given with ``--models NAME=DIR`` (CE, DCO_step at each N_eff, expert-iteration
+  rounds, ...), in this process with the transformers backend;
+* ``--ensemble A,B``: those models as one ``EnsemblePolicy`` with the budget split equally;
+* ``--hybrid NAME``: that model merged with the automation, at each ``--hybrid-weights``.
+
+Every proof passed the search's whole-file ``coqc`` check and is checked again here in a
+fresh environment. Each row carries the checkpoint's path and hash, its training recipe
+(which data it read) and the coqlib manifest's hash; the report says which splits any training
+read. This is a measurement, not a test. Run it from the repository root::
+
+    python benchmarks/learned_policy.py --models ce=models/ce,dco4=models/dco4 \\
+        --ensemble dco4,dco16 --hybrid ce --sample 100 --minif2f 50 --budget 10
+"""
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path (see benchmarks/search.py).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import importlib.util
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from importlib import resources
+from typing import Any
+
+from rich.console import Console
+
+from prover.compose import make_environment, make_policy
+from search.benchmarks import load_benchmark, spread
+from search.config import ProverLimits, SearchConfig
+from search.env.coq_check import coq_version
+from search.machine import machine
+from search.result import SearchStatus
+from search.runner import run_many, versions
+from search.types import ProverKind, Theorem
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _search_benchmark():
+    """benchmarks/search.py, whose method runner and tables this benchmark shares."""
+    spec = importlib.util.spec_from_file_location("search_benchmark", _HERE / "search.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _search_benchmark()
+MODEL_FREE = "model-free"
+RECIPE = "dcoprover_train.json"
+BUILT = "dcoprover_model.json"
+
+
+def file_hash(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def checkpoint(directory: Path) -> dict[str, Any]:
+    """What a result row says of its model: path, weights hash, recipe, how it was built."""
+
+    def read(name: str) -> dict | None:
+        path = directory / name
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    return {
+        "path": str(directory),
+        "weights_sha256": file_hash(directory / "model.safetensors"),
+        "recipe": read(RECIPE),
+        "built": read(BUILT),
+    }
+
+
+def manifest_hash() -> str:
+    with resources.as_file(resources.files("search.data") / "coqlib.jsonl.gz") as shipped:
+        return file_hash(shipped) or ""
+
+
+def parse_models(spec: str) -> dict[str, Path]:
+    models = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, directory = part.partition("=")
+        if not sep or not name or not directory:
+            raise SystemExit(f"--models: {part!r} is not NAME=DIR")
+        if not (Path(directory) / "config.json").is_file():
+            raise SystemExit(f"--models: {directory} is not a model directory (no config.json)")
+        models[name] = Path(directory)
+    return models
+
+
+def methods_of(args: argparse.Namespace, models: dict[str, Path]) -> list[tuple[str, dict]]:
+    """(method name, make_policy arguments), the model-free baseline first."""
+    methods: list[tuple[str, dict]] = [(MODEL_FREE, {"name": "automation"})]
+    methods += [(name, {"name": "transformers", "model": str(path)})
+                for name, path in models.items()]  # fmt: skip
+    if args.ensemble:
+        members = [m.strip() for m in args.ensemble.split(",")]
+        unknown = [m for m in members if m not in models]
+        if unknown:
+            raise SystemExit(f"--ensemble: {unknown} are not in --models")
+        spec = ",".join(str(models[m]) for m in members)
+        methods.append((f"ensemble({'+'.join(members)})", {"name": "ensemble", "model": spec}))
+    if args.hybrid:
+        if args.hybrid not in models:
+            raise SystemExit(f"--hybrid: {args.hybrid} is not in --models")
+        for weight in (float(w) for w in args.hybrid_weights.split(",")):
+            methods.append(
+                (f"hybrid({args.hybrid}, w={weight:g})",
+                 {"name": "hybrid", "model": str(models[args.hybrid]), "hybrid_weight": weight})
+            )  # fmt: skip
+    return methods
+
+
+async def recheck(runs: Sequence, theorems: Sequence[Theorem], concurrency: int) -> dict[str, int]:
+    """Check every claimed proof again, in a fresh environment: method -> proofs confirmed."""
+    by_name = {theorem.name: theorem for theorem in theorems}
+    env = make_environment(ProverKind.COQ, ProverLimits(pool_size=concurrency))
+    confirmed: dict[str, int] = {}
+    try:
+        for run in runs:
+            proved = [row for row in run.rows if row.status == SearchStatus.PROVED]
+
+            async def check(row):
+                return (await env.verify(by_name[row.name], row.proof)).ok
+
+            confirmed[run.method] = sum(await run_many(proved, check, concurrency))
+    finally:
+        await env.close()
+    return confirmed
+
+
+def summary_rows(runs: Sequence, total: int, confirmed: dict[str, int]) -> list[dict[str, Any]]:
+    """Per method: solved, unique solves, re-checked, policy latency, expansions per second."""
+    solved_by = {run.method: run.solved for run in runs}
+    rows = []
+    for run in runs:
+        others = set().union(*(s for m, s in solved_by.items() if m != run.method))
+        calls = sum(r.stats["policy_calls"] for r in run.rows)
+        policy_s = sum(r.stats["time_policy_s"] for r in run.rows)
+        search_s = sum(r.stats["time_total_s"] for r in run.rows)
+        rows.append({
+            "method": run.method,
+            "solved": len(run.solved),
+            "of": total,
+            "share": len(run.solved) / total if total else 0.0,
+            "unique": len(run.solved - others),
+            "rechecked": confirmed.get(run.method, 0),
+            "policy_calls": calls,
+            "policy_ms_per_call": 1000 * policy_s / calls if calls else None,
+            "policy_share_of_time": policy_s / search_s if search_s else None,
+            "expansions_per_s": sum(r.stats["expansions"] for r in run.rows) / search_s
+            if search_s else None,
+            "skipped_states": sum(r.stats.get("skipped_states", 0) for r in run.rows),
+        })  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    header = ["method", "solved", "of N", "share", "unique", "re-checked", "policy ms/call",
+              "policy share of time", "expansions/s", "states skipped"]  # fmt: skip
+
+    def fmt(value, pattern):
+        return "-" if value is None else pattern.format(value)
+
+    body = [[r["method"], str(r["solved"]), str(r["of"]), f"{100 * r['share']:.1f}%",
+             str(r["unique"]), str(r["rechecked"]), fmt(r["policy_ms_per_call"], "{:.0f}"),
+             fmt(r["policy_share_of_time"], "{:.0%}"), fmt(r["expansions_per_s"], "{:.2f}"),
+             str(r["skipped_states"])] for r in rows]  # fmt: skip
+    return bench.markdown_table(header, body)
+
+
+def plot(path: Path, results: dict[str, list[dict[str, Any]]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = list(results)
+    methods = [row["method"] for row in results[sets[0]]]
+    figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(methods)), 4))
+    width = 0.8 / len(sets)
+    for offset, name in enumerate(sets):
+        shares = [100 * row["share"] for row in results[name]]
+        positions = [i + offset * width for i in range(len(methods))]
+        axis.bar(positions, shares, width, label=name)
+    axis.set_xticks([i + width * (len(sets) - 1) / 2 for i in range(len(methods))], methods,
+                    rotation=30, ha="right")  # fmt: skip
+    axis.set_ylabel("solved (%)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="", help="NAME=DIR,NAME=DIR,... (model directories)")
+    parser.add_argument("--ensemble", default="", help="NAME,NAME: these models as an ensemble")
+    parser.add_argument("--hybrid", default="", help="NAME: this model merged with automation")
+    parser.add_argument("--hybrid-weights", default="0.5", help="model weights to ablate")
+    parser.add_argument("--sample", type=int, default=300, help="coqlib test theorems (spread)")
+    parser.add_argument("--coqlib-split", default="test")
+    parser.add_argument("--minif2f", type=int, default=0, help="first K MiniF2F-Coq test ones")
+    parser.add_argument("--budget", type=float, default=10.0, help="wall s per theorem")
+    parser.add_argument(
+        "--max-expansions",
+        type=int,
+        default=64,
+        help="policy calls per theorem, the same for every method",
+    )
+    parser.add_argument("--tactics-per-expansion", type=int, default=8)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed of the models")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=_HERE / "results" / "learned-policy.json")
+    return parser.parse_args(argv)
+
+
+async def main(args: argparse.Namespace, console: Console) -> Path:
+    from prover.config import SamplingConfig
+
+    models = parse_models(args.models)
+    methods = methods_of(args, models)
+    sets = {
+        f"coqlib {args.coqlib_split}": spread(
+            load_benchmark("coqlib", ProverKind.COQ, None, args.coqlib_split), args.sample
+        )
+    }
+    if args.minif2f:
+        sets["MiniF2F-Coq test"] = load_benchmark("minif2f", ProverKind.COQ, None, "test")[
+            : args.minif2f]  # fmt: skip
+    config = SearchConfig(
+        wall_timeout_s=args.budget,
+        max_expansions=args.max_expansions,
+        tactics_per_expansion=args.tactics_per_expansion,
+        record_tree=False,
+    )
+    sampling = SamplingConfig(temperature=args.temperature, seed=args.seed)
+    out = args.out.resolve()
+    results: dict[str, list[dict[str, Any]]] = {}
+    raw: dict[str, list[dict[str, Any]]] = {}
+    for set_name, theorems in sets.items():
+        runs = []
+        for method, spec in methods:
+            arguments = dict(spec)
+            kind = arguments.pop("name")
+            policy = make_policy(kind, ProverKind.COQ, sampling=sampling, **arguments)
+            env = make_environment(ProverKind.COQ, ProverLimits(pool_size=args.concurrency))
+            try:
+                runs.append(
+                    await bench.run_method(
+                        method, theorems, env, policy, config, args.concurrency, console
+                    )
+                )
+            finally:
+                await policy.close()
+        confirmed = await recheck(runs, theorems, args.concurrency)
+        results[set_name] = summary_rows(runs, len(theorems), confirmed)
+        raw[set_name] = [asdict(run) for run in runs]
+        console.print(
+            f"{set_name}: " + ", ".join(f"{r['method']} {r['solved']}" for r in results[set_name]),
+            highlight=False,
+        )
+    meta = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "coq": coq_version(),
+        "versions": versions(),
+        "budget_s": args.budget,
+        "search": config.model_dump(mode="json"),
+        "sampling": sampling.model_dump(mode="json"),
+        "concurrency": args.concurrency,
+        "coqlib_manifest_sha256": manifest_hash(),
+        "checkpoints": {name: checkpoint(path) for name, path in models.items()},
+        "sets": {name: [t.name for t in theorems] for name, theorems in sets.items()},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**meta, "results": results, "runs": raw}, indent=1) + "\n")
+    plot(out.with_suffix(".png"), results)
+    write_markdown(out.with_suffix(".md"), meta, results)
+    return out
+
+
+def write_markdown(path: Path, meta: dict[str, Any], results: dict[str, list]) -> None:
+    from prover.automation import TUNED_ON
+
+    m = meta["machine"]
+    read = sorted({
+        str(data) for c in meta["checkpoints"].values()
+        for data in ((c["recipe"] or {}).get("data") or [])
+    })  # fmt: skip
+    lines = [
+        "# Learned policies on held-out theorems",
+        "",
+        f"- date: {meta['date']}; machine: {m['cores']} cores, {m['cpu']}; Coq {meta['coq']}",
+        f"- budget per theorem and method: {meta['budget_s']:g} s wall, at most "
+        f"{meta['search']['max_expansions']} policy calls of "
+        f"{meta['search']['tactics_per_expansion']} tactics; {meta['concurrency']} searches "
+        f"at a time; sampling temperature {meta['sampling']['temperature']:g}, seed "
+        f"{meta['sampling']['seed']}",
+        f"- coqlib manifest sha256 {meta['coqlib_manifest_sha256']}",
+        f"- training read: {', '.join(read) or 'see each checkpoint recipe'}; the model-free "
+        f"policy was designed from {' and '.join(TUNED_ON)}; the coqlib test split and "
+        "MiniF2F-Coq test were read by no training and no tuning",
+        "",
+    ]
+    for set_name, rows in results.items():
+        lines += [f"## {set_name} ({len(meta['sets'][set_name])} theorems)", "", markdown(rows), ""]
+    lines += ["## Checkpoints", ""]
+    for name, c in meta["checkpoints"].items():
+        recipe = c["recipe"] or {}
+        lines.append(
+            f"- {name}: `{c['path']}` (weights sha256 {c['weights_sha256']}), loss "
+            f"{recipe.get('loss')}, N {recipe.get('n')}, filter {recipe.get('filter')}, "
+            f"{recipe.get('steps')} steps at batch {recipe.get('batch_size')}, lr "
+            f"{recipe.get('learning_rate')}, {(c['built'] or {}).get('parameters')} parameters"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    out = asyncio.run(main(args, console))
+    console.print(f"wrote {out}, {out.with_suffix('.md')} and {out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    run()
