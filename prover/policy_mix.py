@@ -23,7 +23,16 @@ from collections.abc import Sequence
 
 from prover.model_policy import ModelPolicy
 from search.policy import Candidate, Policy, PromptTooLong, dedupe_and_sort
-from search.types import ProofState, Theorem
+from search.types import ProofState, ProverKind, Theorem
+
+
+def _spelling(prover: ProverKind):
+    """One spelling per tactic, the one a model trained on the corpus writes: Coq tactics
+    end in their period there (``lia.``), the automation's do not (``lia``); both run alike,
+    so without this the same tactic would be scored as two and tried twice."""
+    if ProverKind(prover) is not ProverKind.COQ:
+        return lambda text: text
+    return lambda text: text if text.endswith(".") else text + "."
 
 
 def split_budget(n: int, shares: Sequence[float]) -> list[int]:
@@ -98,11 +107,12 @@ class HybridPolicy:
             sampled = await self.model.tactics(theorem, state, n)
         except PromptTooLong:
             return prior  # the model cannot read this state; the automation still can
-        priors = {c.text: c.logprob for c in prior}
+        same = _spelling(theorem.prover)
+        priors = {same(c.text): c.logprob for c in prior}
         floor = min(priors.values(), default=0.0)
-        texts = list(dict.fromkeys([*priors, *(c.text for c in sampled)]))
+        texts = list(dict.fromkeys([*priors, *(same(c.text) for c in sampled)]))
         model_logp = dict(zip(texts, await self.model.score_tactics(state, texts), strict=True))
-        counts = {c.text: c.count for c in sampled}
+        counts = {same(c.text): c.count for c in sampled}
         return dedupe_and_sort(
             Candidate(
                 text,

@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 
 SIZE="${1:?usage: learned_policy.sh tiny|cpu|gpu OUT}"
 OUT="${2:?usage: learned_policy.sh tiny|cpu|gpu OUT}"
-PROVER="${PROVER:-.venv/bin/prover}"
-PYTHON="${PYTHON:-.venv/bin/python}"
+# The commands may be given as words (PROVER="python -m prover.cli").
+read -r -a PROVER <<< "${PROVER:-.venv/bin/prover}"
+read -r -a PYTHON <<< "${PYTHON:-.venv/bin/python}"
 CORPUS="${CORPUS:-$OUT/corpus}"
 
 case "$SIZE" in
@@ -40,20 +41,20 @@ esac
 
 mkdir -p "$OUT"
 if [ ! -f "$CORPUS/pairs-random-train.jsonl" ]; then
-  "$PROVER" trace --out "$CORPUS" "${TRACE[@]}"
+  "${PROVER[@]}" trace --out "$CORPUS" "${TRACE[@]}"
 fi
 PAIRS="$CORPUS/pairs-random-train.jsonl"
 
-[ -f "$OUT/base/config.json" ] || "$PROVER" build-model "$OUT/base" --corpus "$PAIRS" "${MODEL[@]}"
+[ -f "$OUT/base/config.json" ] || "${PROVER[@]}" build-model "$OUT/base" --corpus "$PAIRS" "${MODEL[@]}"
 # Equal steps, equal data, equal seed: only the loss differs.
-[ -f "$OUT/ce/config.json" ] || "$PROVER" train --data "$PAIRS" --base-model "$OUT/base" \
+[ -f "$OUT/ce/config.json" ] || "${PROVER[@]}" train --data "$PAIRS" --base-model "$OUT/base" \
   --out "$OUT/ce" --loss ce "${TRAIN[@]}"
 for N in 4 16; do
-  [ -f "$OUT/dco$N/config.json" ] || "$PROVER" train --data "$PAIRS" --base-model "$OUT/base" \
+  [ -f "$OUT/dco$N/config.json" ] || "${PROVER[@]}" train --data "$PAIRS" --base-model "$OUT/base" \
     --out "$OUT/dco$N" --loss dco-step --n-eff "$N" "${TRAIN[@]}"
 done
 # Expert iteration from the CE policy: search, keep verified steps, retrain, twice.
-[ -f "$OUT/iterate/rounds.jsonl" ] || "$PROVER" iterate --base-model "$OUT/ce" \
+[ -f "$OUT/iterate/rounds.jsonl" ] || "${PROVER[@]}" iterate --base-model "$OUT/ce" \
   --out "$OUT/iterate" --rounds "$ROUNDS" "${ITERATE_SETS[@]}" --steps "$ROUND_STEPS" \
   --seed-data "$PAIRS" --loss ce --timeout 10
 
@@ -61,6 +62,6 @@ MODELS="ce=$OUT/ce,dco4=$OUT/dco4,dco16=$OUT/dco16"
 for ROUND in "$OUT"/iterate/round-*; do
   [ -f "$ROUND/config.json" ] && MODELS="$MODELS,$(basename "$ROUND")=$ROUND"
 done
-"$PYTHON" benchmarks/learned_policy.py --models "$MODELS" --ensemble dco4,dco16 --hybrid ce \
+"${PYTHON[@]}" benchmarks/learned_policy.py --models "$MODELS" --ensemble dco4,dco16 --hybrid ce \
   --hybrid-weights "${HYBRID_WEIGHTS:-0,0.5,1}" "${BENCH[@]}" \
   --out "${RESULTS:-$OUT/learned-policy.json}"

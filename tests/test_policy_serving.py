@@ -171,12 +171,12 @@ async def test_wrong_model_name_lists_the_served_ones(server_url):
 
 async def test_oversized_prompt_and_bad_requests_are_rejected(server_url):
     completer = client_for(server_url)
-    with pytest.raises(
-        PolicyError, match=r"answered 400: prompt of \d+ tokens is over the limit of 256"
-    ):
+    # Over HTTP as in process: a prompt that does not fit is PromptTooLong (the search skips
+    # that state), not a PolicyError (which would make a worker wait for the server).
+    with pytest.raises(PromptTooLong, match=r"prompt of \d+ tokens is over the limit of 256"):
         await completer.complete("x" * 5000, 2, SAMPLING, ())
     tight = SAMPLING.model_copy(update={"max_tokens": 4000})
-    with pytest.raises(PolicyError, match="exceeds the model's context of 2048"):
+    with pytest.raises(PromptTooLong, match="exceeds the model's context of 2048"):
         await completer.complete("goal:::", 1, tight, ())
     client = openai.AsyncOpenAI(base_url=server_url, api_key="EMPTY", max_retries=0)
     with pytest.raises(
@@ -288,3 +288,18 @@ def test_prove_with_a_model_policy_fails_fast_with_the_reason(server_url):
     served = prove("tiny", server_url, "--json")
     assert served.returncode == 0, served.stderr
     assert json.loads(served.stdout)["stats"]["policy_calls"] >= 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens "
+        "(2000 in the messages, 100 in the completion).",
+        "The decoder prompt (length 5000) is longer than the maximum model length of 4096.",
+    ],
+)
+def test_vllms_context_errors_are_read_as_prompt_too_long(message):
+    from prover.openai_backend import _CONTEXT_OVERFLOW
+
+    assert _CONTEXT_OVERFLOW.search(message)
+    assert not _CONTEXT_OVERFLOW.search("n: Input should be greater than or equal to 1")
