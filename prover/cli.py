@@ -58,7 +58,7 @@ def search_options(command):
     options = [
         click.option("--prover", type=click.Choice([p.value for p in ProverKind]),
                      default="coq", show_default=True, help="Proof assistant to search against."),
-        model_options(PolicyChoice),
+        model_options(PolicyChoice, only_changed=True),
         model_options(SamplingConfig, only_changed=True),
         click.option("--hammer", is_flag=True,
                      help="Coq: also load CoqHammer's tactics (sauto, hauto)."),
@@ -85,12 +85,10 @@ REDIS_HELP = "Run through the service's queue at this Redis URL (default: in-pro
 def queued_only(options: dict[str, Any]) -> None:
     """With --redis the workers choose policy and prover pool; refuse options that would be
     silently ignored."""
-    ignored = [f"--{k.replace('_', '-')}" for k in ("model", "policy_url")
-               if options.get(k) is not None]  # fmt: skip
+    ignored = [flag for flag in given_options(PolicyChoice, options)
+               if flag != "--policy" or options["policy"] != "automation"]  # fmt: skip
     ignored += given_options(ProverLimits, options)
     ignored += given_options(SamplingConfig, options)
-    if options.get("policy") not in (None, "automation"):
-        ignored.insert(0, "--policy")
     if ignored:
         fail(f"with --redis the workers' own options decide; drop {', '.join(ignored)}")
 

@@ -6,9 +6,17 @@ benchmarks build here what the search layer (``search/``) is then given.
 
 from __future__ import annotations
 
+import math
+
 from prover.automation import AutomationPolicy
 from prover.backends import make_model_policy
-from prover.config import PolicyChoice, PolicyConfig, PolicyName, SamplingConfig
+from prover.config import (
+    PolicyBackend,
+    PolicyChoice,
+    PolicyConfig,
+    PolicyName,
+    SamplingConfig,
+)
 from prover.policy_mix import EnsemblePolicy, HybridPolicy
 from search.config import LeanBackend, LeanConfig, ProverLimits
 from search.env.base import ProofEnvironment
@@ -19,8 +27,6 @@ from search.env.lean import LeanEnvironment
 from search.env.leandojo import LeanDojoEnvironment
 from search.policy import Policy
 from search.types import ProverKind
-
-POLICIES = tuple(name.value for name in PolicyName)
 
 
 def make_environment(
@@ -73,11 +79,16 @@ def ensemble_members(spec: str) -> list[tuple[str, float]]:
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
-        model, _, share = part.rpartition("=") if "=" in part else (part, "", "1")
+        model, _, share = part.rpartition("=")
         try:
-            members.append((model, float(share)))
-        except ValueError:
-            raise ValueError(f"ensemble member {part!r}: its share is no number") from None
+            weight = float(share) if model else 1.0
+        except ValueError:  # an '=' inside a path, and no share
+            model, weight = part, 1.0
+        if not model:
+            model, weight = part, 1.0
+        if not (math.isfinite(weight) and weight > 0):
+            raise ValueError(f"ensemble member {part!r}: its share must be a positive number")
+        members.append((model, weight))
     if not members:
         raise ValueError("--policy ensemble needs --model A[=SHARE],B[=SHARE],...")
     return members
@@ -102,6 +113,11 @@ def policy_for(
             [(make_model_policy(backend, model, url, config), share) for model, share in members]
         )
     if name is PolicyName.HYBRID:
+        if choice.member_backend is not PolicyBackend.TRANSFORMERS:
+            raise ValueError(
+                "--policy hybrid scores the automation's tactics with the model, which needs "
+                "the model in this process: --member-backend transformers"
+            )
         model = make_model_policy(backend, choice.model, url, config)
         return HybridPolicy(model, AutomationPolicy(prover), choice.hybrid_weight)
     return make_model_policy(name.value, choice.model, url, config)

@@ -89,7 +89,7 @@ def load_pairs(path: Path, template: TacticTemplate, max_chars: int = 20_000) ->
     """(state, tactic) examples from JSONL."""
     examples, oversized = [], 0
     for where, row in _jsonl_rows(path):
-        state = _check_text(row.get("state"), "state", where, 10 * max_chars)
+        state = _check_text(row.get("state"), "state", where, len(str(row.get("state"))))
         tactic = _check_text(row.get("tactic"), "tactic", where, max_chars)
         if len(state) > max_chars:
             # A long state is data, not damage (a traced goal with hundreds of hypotheses):

@@ -132,9 +132,11 @@ class BatchSampler:
         """``log p(continuation | prompt)`` of each continuation (the sum of its tokens'
         log-probs), the prompt encoded once for all of them: how the hybrid policy ranks
         tactics it did not sample."""
-        if not continuations:
-            return []
-        longest = max(len(c) for c in continuations)
+        longest = max((len(c) for c in continuations), default=0)
+        if longest == 0:
+            return [0.0] * len(continuations)
+        if not prompt_ids:
+            raise ValueError("scoring needs a prompt of at least one token (its BOS)")
         if len(prompt_ids) + longest > self.max_positions:
             raise PromptTooLong(
                 f"prompt of {len(prompt_ids)} tokens plus a continuation of {longest} exceeds "

@@ -49,12 +49,6 @@ class Completer(Protocol):
     async def close(self) -> None: ...
 
 
-class ScoringCompleter(Completer, Protocol):
-    """A completer that can also score given continuations (the in-process backend)."""
-
-    async def score(self, prompt: str, continuations: list[str]) -> list[float]: ...
-
-
 class ModelPolicy:
     """``Policy`` for any ``Completer``; ``rejected`` counts completions that were not a usable
     tactic or proof (empty, oversized)."""

@@ -9,7 +9,9 @@
   to what the automation tries, and it learns the order in which to try them. A sampled
   tactic the automation does not propose gets the automation's lowest prior: the model alone
   must lift it above the automation's own. ``weight = 0`` keeps the automation's order (the
-  model only adds candidates at the end); ``weight = 1`` is the model's order.
+  model only adds candidates at the end); ``weight = 1`` is the model's order. An expansion
+  therefore proposes up to 2n candidates (n of each), tried best first within the same wall
+  and expansion budgets as any policy.
 
 Both are ``Policy``s: ``prover.compose.make_policy`` builds them for ``prove``, ``eval``, the
 worker and the API from ``--policy ensemble`` / ``--policy hybrid``.
@@ -35,6 +37,16 @@ def _spelling(prover: ProverKind):
     return lambda text: text if text.endswith(".") else text + "."
 
 
+def _after(first: list[Candidate], then: list[Candidate]) -> list[Candidate]:
+    """``first`` in its order, then the texts of ``then`` it lacks, scored below it (two
+    lists with no common scale: whole proofs, or tactics the model could not score)."""
+    seen = {c.text for c in first}
+    extra = [c for c in then if c.text not in seen]
+    lowest = min((c.logprob for c in first), default=0.0)
+    return [*first, *(Candidate(c.text, lowest - 1 - i, c.num_tokens, c.count)
+                      for i, c in enumerate(extra))]  # fmt: skip
+
+
 def split_budget(n: int, shares: Sequence[float]) -> list[int]:
     """``n`` samples split by ``shares`` (largest remainder), summing to exactly ``n``."""
     total = sum(shares)
@@ -52,8 +64,8 @@ class EnsemblePolicy:
     def __init__(self, members: Sequence[tuple[Policy, float]]) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
-        if any(share <= 0 for _, share in members):
-            raise ValueError("every ensemble member needs a positive share of the budget")
+        if not all(math.isfinite(share) and share > 0 for _, share in members):
+            raise ValueError("every ensemble member needs a positive, finite share of the budget")
         self.members = list(members)
         shares = ", ".join(f"{policy.name}={share:g}" for policy, share in self.members)
         self.name = f"ensemble({shares})"
@@ -109,10 +121,20 @@ class HybridPolicy:
             return prior  # the model cannot read this state; the automation still can
         same = _spelling(theorem.prover)
         priors = {same(c.text): c.logprob for c in prior}
-        floor = min(priors.values(), default=0.0)
-        texts = list(dict.fromkeys([*priors, *(same(c.text) for c in sampled)]))
-        model_logp = dict(zip(texts, await self.model.score_tactics(state, texts), strict=True))
-        counts = {same(c.text): c.count for c in sampled}
+        sampled = [Candidate(same(c.text), c.logprob, c.num_tokens, c.count) for c in sampled]
+        texts = list(dict.fromkeys([*priors, *(c.text for c in sampled)]))
+        try:
+            scores = await self.model.score_tactics(state, texts)
+        except PromptTooLong:
+            # A long automation tactic does not fit after this state: keep both lists, the
+            # automation's first, rather than lose the state.
+            return _after(prior, sampled)
+        model_logp = dict(zip(texts, scores, strict=True))
+        if not priors:  # nothing to mix with: the model's own order
+            return dedupe_and_sort(Candidate(t, model_logp[t], count=c.count) for t, c in
+                                   ((c.text, c) for c in sampled))  # fmt: skip
+        floor = min(priors.values())
+        counts = {c.text: c.count for c in sampled}
         return dedupe_and_sort(
             Candidate(
                 text,
@@ -124,11 +146,7 @@ class HybridPolicy:
 
     async def proofs(self, theorem: Theorem, n: int) -> list[Candidate]:
         """Whole proofs: the model's samples, then the automation's (no common scale)."""
-        sampled = await self.model.proofs(theorem, n)
-        seen = {c.text for c in sampled}
-        extra = [c for c in await self.automation.proofs(theorem, n) if c.text not in seen]
-        lowest = min((c.logprob for c in sampled), default=0.0)
-        return [*sampled, *(Candidate(c.text, lowest - 1 - i) for i, c in enumerate(extra))]
+        return _after(await self.model.proofs(theorem, n), await self.automation.proofs(theorem, n))
 
     async def check(self) -> None:
         await asyncio.gather(self.model.check(), self.automation.check())

@@ -16,6 +16,7 @@ lossless, so ``decode(encode(text)) == text``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 BOS, EOS, PAD = "<|bos|>", "<|endoftext|>", "<|pad|>"
@@ -43,11 +44,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, max_alphabet: 
     specials = [BOS, EOS, PAD, *CHAT_MARKERS]
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=[*specials, *BYTE_TOKENS],
+        special_tokens=specials,
         limit_alphabet=max_alphabet,
         show_progress=False,
     )
     core.train_from_iterator(texts, trainer)
+    core = _with_byte_tokens(core)
     core.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, core.token_to_id(BOS))]
     )
@@ -59,6 +61,20 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, max_alphabet: 
         additional_special_tokens=list(CHAT_MARKERS),
         padding_side="left",
     )
+
+
+def _with_byte_tokens(core):
+    """``core`` with the 256 byte tokens added to its BPE vocabulary as ordinary tokens (as in
+    Llama's), not as added tokens: an added token is matched in the raw text (a goal that
+    prints ``<0x41>`` would read as the byte ``A``) and is dropped by ``skip_special_tokens``
+    decoding (a sampled byte would vanish from the text)."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(core.to_str())
+    vocab = spec["model"]["vocab"]
+    for name in BYTE_TOKENS:
+        vocab.setdefault(name, len(vocab))
+    return Tokenizer.from_str(json.dumps(spec))
 
 
 def never_sampled(tokenizer) -> list[int]:

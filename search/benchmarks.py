@@ -329,11 +329,15 @@ def theorem_sets(specs: tuple[str, ...] | list[str], prover: ProverKind) -> list
     theorems: list[Theorem] = []
     for spec in specs:
         parts = spec.split(":")
-        if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+        if len(parts) not in (2, 3) or (
+            len(parts) == 3 and not re.fullmatch(r"[1-9][0-9]*", parts[2])
+        ):
             raise BenchmarkError(
                 f"--set {spec!r}: expected BENCHMARK:SPLIT[:K], e.g. coqlib:train:200"
             )
         benchmark, split = parts[0], parts[1]
+        if benchmark not in BENCHMARKS:
+            raise BenchmarkError(f"--set {spec!r}: unknown benchmark; choose one of {BENCHMARKS}")
         if (benchmark, split) not in TRAINABLE:
             allowed = ", ".join(f"{b}:{s}" for b, s in sorted(TRAINABLE))
             raise BenchmarkError(

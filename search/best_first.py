@@ -102,8 +102,9 @@ class _Search:
         try:
             return await self.policy.tactics(self.theorem, state, self.breadth)
         except PromptTooLong as exc:
+            # Failed, not expanded: widening would ask the same state again, in vain.
             self.stats.skipped_states += 1
-            parent.message = f"skipped by the policy: {exc}"
+            self.tree.fail(parent, f"skipped by the policy: {exc}")
             return []
         finally:
             self.stats.policy_calls += 1

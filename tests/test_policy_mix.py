@@ -15,6 +15,7 @@ from prover.policy_mix import EnsemblePolicy, HybridPolicy, split_budget
 from prover.tiny_model import build_tiny_model
 from search.policy import Candidate, LocalPolicy, PromptTooLong
 from search.types import ProofState, ProverKind, Theorem
+from tests.policy_helpers import prover_cli
 
 THEOREM = Theorem(name="t", statement="Theorem t : forall a b : nat, a + b = b + a.")
 STATE = ProofState(key=0, goals=("forall a b : nat, a + b = b + a",))
@@ -48,8 +49,10 @@ def test_the_budget_splits_by_share_and_sums_to_n():
     assert all(sum(split_budget(n, [0.3, 0.7])) == n for n in range(20))
     assert ensemble_members("a=0.75, b=0.25") == [("a", 0.75), ("b", 0.25)]
     assert ensemble_members("dir/x,dir/y") == [("dir/x", 1.0), ("dir/y", 1.0)]
-    with pytest.raises(ValueError, match="no number"):
-        ensemble_members("a=lots")
+    assert ensemble_members("/m/x=y/model,b=2") == [("/m/x=y/model", 1.0), ("b", 2.0)]
+    for bad in ("a=nan", "a=-1", "a=inf"):
+        with pytest.raises(ValueError, match="positive number"):
+            ensemble_members(bad)
     with pytest.raises(ValueError, match="needs --model"):
         ensemble_members(" , ")
 
@@ -67,8 +70,9 @@ async def test_an_ensemble_splits_its_budget_and_merges_what_its_members_propose
     none = EnsemblePolicy([(Fixed("x", ["lia"], too_long=True), 1)])
     with pytest.raises(PromptTooLong):
         await none.tactics(THEOREM, STATE, 2)
-    with pytest.raises(ValueError, match="positive share"):
-        EnsemblePolicy([(a, 0)])
+    for share in (0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="positive, finite share"):
+            EnsemblePolicy([(a, share)])
 
 
 def test_scoring_equals_the_log_prob_of_a_plain_forward_pass(tiny_dir):
@@ -130,3 +134,14 @@ def test_make_policy_refuses_options_that_do_not_go_together(tiny_dir):
         make_policy("ensemble", ProverKind.COQ, None)
     ensemble = make_policy("ensemble", ProverKind.COQ, f"{tiny_dir}=2,{tiny_dir}=1")
     assert ensemble.name.startswith("ensemble(transformers:") and "=2" in ensemble.name
+
+
+def test_the_cli_refuses_policy_options_that_would_be_ignored(tiny_dir):
+    queued = prover_cli("prove", "--statement", "Theorem t : True.", "--redis",
+                        "redis://127.0.0.1:1/0", "--hybrid-weight", "0.3", "--temperature", "0.5")
+    assert queued.returncode != 0 and "drop --hybrid-weight, --temperature" in queued.stderr
+    unused = prover_cli("prove", "--statement", "Theorem t : True.", "--model", str(tiny_dir))
+    assert unused.returncode != 0 and "the automation policy uses none" in unused.stderr
+    remote = prover_cli("prove", "--statement", "Theorem t : True.", "--policy", "hybrid",
+                        "--model", "m", "--member-backend", "openai")  # fmt: skip
+    assert remote.returncode != 0 and "--member-backend transformers" in remote.stderr

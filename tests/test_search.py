@@ -345,6 +345,7 @@ async def test_a_state_over_the_prompt_limit_is_skipped_with_its_reason(coq_env)
     assert "states skipped: their prompt is over the policy's context" in result.message
     skipped = [n for n in result.tree if n.message and n.message.startswith("skipped by")]
     assert skipped and "9999 tokens" in skipped[0].message
+    assert result.stats.skipped_states == len(skipped), "widening does not ask them again"
     config = SearchConfig(strategy=Strategy.PASS_AT_N, n=4)
     whole = await pass_at_n(theorem, coq_env, TooLongAtDepth(), config)
     assert whole.status == "error" and "cannot read this statement" in whole.message

@@ -23,9 +23,12 @@ TEXTS = [
 
 def test_round_trips_exactly_and_falls_back_to_bytes_for_unseen_characters():
     tokenizer = train_tokenizer(TEXTS, vocab_size=500)
-    for text in [*TEXTS[:4], "  two  spaces\n\n\tand a tab", "⊢ ∀ x ∈ ℝ, x² ≥ 0 🙂", ""]:
+    odd = ["  two  spaces\n\n\tand a tab", "⊢ ∀ x ∈ ℝ, x² ≥ 0 🙂", "", "a\r\nb\x00c", "n't",
+           "<0x41> is no byte", "x" * 20_000]  # fmt: skip
+    for text in [*TEXTS[:4], *odd]:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(ids) == text
+        assert tokenizer.decode(ids, skip_special_tokens=True) == text
     unseen = tokenizer.convert_ids_to_tokens(tokenizer("🙂", add_special_tokens=False)["input_ids"])
     assert unseen == ["<0xF0>", "<0x9F>", "<0x99>", "<0x82>"], "UTF-8 bytes, no unknown token"
     seen = tokenizer(" induction", add_special_tokens=False)["input_ids"]

@@ -167,7 +167,7 @@ def test_the_stale_filter_drops_covered_examples_from_the_second_pass_on(tmp_pat
     hard = [Example(f"⊢ {i} + 0 = {i}:::", "simp simp") for i in range(16)]
     config = tiny_train_config(
         loss="dco", n=4096, pool_factor=2, batch_size=8, steps=12, learning_rate=1e-4,
-        max_length=64, filter="stale",
+        max_length=64, filter="stale", group_by_length=False,
     )  # fmt: skip
     train(config, covered + hard, str(tiny_dir), tmp_path / "out")
     records = [json.loads(line) for line in (tmp_path / "out" / LOG_NAME).read_text().splitlines()]
