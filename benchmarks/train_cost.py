@@ -16,7 +16,12 @@ not a test. Run it from the repository root::
     python benchmarks/train_cost.py --corpus corpus --sizes 128x2,256x4,384x6
 """
 
-from __future__ import annotations
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path (see benchmarks/search.py).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 
 import argparse
 import datetime as dt
@@ -24,7 +29,6 @@ import json
 import math
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 

@@ -29,11 +29,12 @@ def test_help_explains_every_command():
 def test_every_configuration_field_is_an_option_with_the_models_default():
     """The options are generated from SearchConfig, ProverLimits and LeanConfig: a field that
     the CLI cannot reach, or a default that differs from the model's, fails here."""
+    from prover.config import PolicyChoice, SamplingConfig
     from prover.options import _flag
     from search.config import LeanConfig, ProverLimits, SearchConfig
 
     help_text = " ".join(prover("prove", "--help").stdout.split())
-    for model in (SearchConfig, ProverLimits, LeanConfig):
+    for model in (SearchConfig, ProverLimits, LeanConfig, PolicyChoice, SamplingConfig):
         for name, field in model.model_fields.items():
             assert f"--{_flag(name, field).split('/')[0]}" in help_text, name
     assert "--max-depth INTEGER best-first: deepest state kept [default: 32]" in help_text
