@@ -6,9 +6,10 @@ held-out theorem.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
+
+from prover.data import DataError, jsonl_rows
 
 
 class CorpusTextError(ValueError):
@@ -23,19 +24,15 @@ def corpus_texts(paths: Sequence[Path], limit: int) -> list[str]:
     for path in paths:
         if not path.is_file():
             raise CorpusTextError(f"{path}: no such file")
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
+        try:
+            for where, row in jsonl_rows(path):
                 if len(texts) >= 2 * limit:
                     return texts
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CorpusTextError(f"{path}:{number}: not JSON ({exc.msg})") from None
-                if not isinstance(row, dict) or not isinstance(row.get("tactic"), str):
-                    raise CorpusTextError(f"{path}:{number}: not a (state, tactic) row")
+                if not isinstance(row.get("tactic"), str):
+                    raise CorpusTextError(f"{where}: not a (state, tactic) row")
                 texts += [str(row.get("state", "")), row["tactic"]]
+        except DataError as exc:
+            raise CorpusTextError(str(exc)) from None
     if not texts:
         raise CorpusTextError(f"{', '.join(map(str, paths))}: no (state, tactic) rows")
     return texts

@@ -49,7 +49,7 @@ def _check_text(value: object, what: str, where: str, max_chars: int) -> str:
     return value
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
+def jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -88,7 +88,7 @@ def load_leandojo(path: Path, template: TacticTemplate, max_chars: int = 20_000)
 def load_pairs(path: Path, template: TacticTemplate, max_chars: int = 20_000) -> list[Example]:
     """(state, tactic) examples from JSONL."""
     examples, oversized = [], 0
-    for where, row in _jsonl_rows(path):
+    for where, row in jsonl_rows(path):
         state = _check_text(row.get("state"), "state", where, len(str(row.get("state"))))
         tactic = _check_text(row.get("tactic"), "tactic", where, max_chars)
         if len(state) > max_chars:
@@ -114,7 +114,7 @@ def load_proofs(
 ) -> list[Example]:
     """(statement, whole proof) examples from JSONL; a row's ``prover`` overrides ``prover``."""
     examples = []
-    for where, row in _jsonl_rows(path):
+    for where, row in jsonl_rows(path):
         statement = _check_text(row.get("formal_statement"), "formal_statement", where, max_chars)
         proof = _check_text(row.get("proof"), "proof", where, max_chars)
         kind = ProverKind(row.get("prover", prover))
@@ -131,7 +131,7 @@ def load_examples(
         raise DataError(f"{path}: no such file")
     if path.suffix == ".json":
         return load_leandojo(path, tactic)
-    first = next(_jsonl_rows(path), (str(path), {}))[1]
+    first = next(jsonl_rows(path), (str(path), {}))[1]
     if "formal_statement" in first:
         return load_proofs(path, proof, prover)
     if "state" in first:
