@@ -56,21 +56,16 @@ def make_policy(
     policy_url: str | None = None,
     *,
     sampling: SamplingConfig | None = None,
-    member_backend: str = "transformers",
-    hybrid_weight: float = 0.5,
+    **choice: object,
 ) -> Policy:
     """The policy called ``name`` (see ``PolicyChoice``): ``automation`` (the model-free
     baseline), ``openai`` (the server at ``policy_url`` serving ``model``), ``transformers``
     (``model`` in-process), ``ensemble`` (``model`` lists the members and their shares) or
-    ``hybrid`` (``model`` merged with the automation). ``sampling`` is how models sample."""
-    choice = PolicyChoice(
-        policy=name,
-        model=model,
-        policy_url=policy_url,
-        member_backend=member_backend,
-        hybrid_weight=hybrid_weight,
-    )
-    return policy_for(choice, prover, sampling)
+    ``hybrid`` (``model`` merged with the automation). ``sampling`` is how models sample;
+    ``choice`` sets the other fields of ``PolicyChoice`` (``member_backend``,
+    ``hybrid_weight``), whose defaults apply."""
+    spec = PolicyChoice(policy=name, model=model, policy_url=policy_url, **choice)
+    return policy_for(spec, prover, sampling)
 
 
 def ensemble_members(spec: str) -> list[tuple[str, float]]:
@@ -81,10 +76,10 @@ def ensemble_members(spec: str) -> list[tuple[str, float]]:
             continue
         model, _, share = part.rpartition("=")
         try:
-            weight = float(share) if model else 1.0
-        except ValueError:  # an '=' inside a path, and no share
-            model, weight = part, 1.0
-        if not model:
+            weight = float(share)
+        except ValueError:
+            model = ""
+        if not model:  # no '=', or an '=' inside a path with no share after it
             model, weight = part, 1.0
         if not (math.isfinite(weight) and weight > 0):
             raise ValueError(f"ensemble member {part!r}: its share must be a positive number")

@@ -152,6 +152,16 @@ class Encoded:
     index: int = 0
 
 
+def target_ids(tokenizer, targets: Sequence[str]) -> list[list[int]]:
+    """The token ids a model is trained to emit for each target: its tokens, then EOS. The
+    hybrid policy scores tactics through the same function, so a score is the probability
+    training shaped."""
+    if not targets:
+        return []
+    encoded = tokenizer(list(targets), add_special_tokens=False)["input_ids"]
+    return [[*ids, tokenizer.eos_token_id] for ids in encoded]
+
+
 def encode(tokenizer, examples: Sequence[Example], max_length: int) -> tuple[list[Encoded], int]:
     """Tokenised examples, and how many were skipped for being longer than ``max_length``
     (a truncated target would teach a wrong completion, so long examples are left out)."""
@@ -159,13 +169,8 @@ def encode(tokenizer, examples: Sequence[Example], max_length: int) -> tuple[lis
     encoded, skipped = [], 0
     # One batched call each: the fast tokenizer encodes a list in parallel, in Rust.
     prompts = tokenizer([e.prompt for e in examples])["input_ids"] if examples else []
-    targets = (
-        tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
-        if examples
-        else []
-    )
+    targets = target_ids(tokenizer, [e.target for e in examples])
     for example, prompt, target in zip(examples, prompts, targets, strict=True):
-        target = [*target, tokenizer.eos_token_id]
         if len(prompt) + len(target) > max_length:
             skipped += 1
             continue

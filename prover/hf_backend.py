@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prover.batching import RequestBatcher
 from prover.config import SamplingConfig, TransformersBackendConfig
+from prover.data import target_ids
 from prover.generation import BatchSampler, PromptTooLong, Sample, SampleRequest
 from prover.model_policy import Completion
 
@@ -105,13 +106,8 @@ class TransformersEngine:
 
     async def score(self, prompt: str, continuations: list[str]) -> list[float]:
         """``log p(text + EOS | prompt)`` of each continuation (see ``BatchSampler.score``)."""
-        prompt_ids = self.encode(prompt)
-        eos = self.tokenizer.eos_token_id
-        encoded = [
-            [*self.tokenizer(text, add_special_tokens=False)["input_ids"], eos]
-            for text in continuations
-        ]
-        return await asyncio.to_thread(self.sampler.score, prompt_ids, encoded)
+        encoded = target_ids(self.tokenizer, continuations)
+        return await asyncio.to_thread(self.sampler.score, self.encode(prompt), encoded)
 
     async def close(self) -> None:
         await self.batcher.close()

@@ -130,11 +130,10 @@ class HybridPolicy:
             # automation's first, rather than lose the state.
             return _after(prior, sampled)
         model_logp = dict(zip(texts, scores, strict=True))
-        if not priors:  # nothing to mix with: the model's own order
-            return dedupe_and_sort(Candidate(t, model_logp[t], count=c.count) for t, c in
-                                   ((c.text, c) for c in sampled))  # fmt: skip
-        floor = min(priors.values())
         counts = {c.text: c.count for c in sampled}
+        if not priors:  # nothing to mix with: the model's own order
+            return dedupe_and_sort(Candidate(t, model_logp[t], count=counts[t]) for t in texts)
+        floor = min(priors.values())
         return dedupe_and_sort(
             Candidate(
                 text,

@@ -143,10 +143,14 @@ def learning_rate_for(base_model: str) -> float:
     return LEARNING_RATE_FROM_SCRATCH if built else LEARNING_RATE_PRETRAINED
 
 
+def filtered(config: TrainConfig) -> bool:
+    """Whether steps draw a pool and filter it (a DCO loss with a filter)."""
+    return config.loss is not LossKind.CE and config.filter is not FilterKind.NONE
+
+
 def pool_size(config: TrainConfig) -> int:
     """Dataset items drawn per step: a batch, or ``pool_factor`` batches for a DCO filter."""
-    filtered = config.loss is not LossKind.CE and config.filter is not FilterKind.NONE
-    return config.batch_size * (config.pool_factor if filtered else 1)
+    return config.batch_size * (config.pool_factor if filtered(config) else 1)
 
 
 def token_logprobs(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,7 +185,7 @@ class DCOTrainer(Trainer):
     def _get_train_sampler(self, train_dataset=None):
         """Transformers' length-grouped sampler, fed our items' lengths (it cannot read them
         from lists of examples itself); the default random sampler otherwise."""
-        dataset = train_dataset or self.train_dataset
+        dataset = self.train_dataset if train_dataset is None else train_dataset
         if not self.train_config.group_by_length:
             return super()._get_train_sampler(train_dataset)
         return LengthGroupedSampler(
@@ -193,10 +197,15 @@ class DCOTrainer(Trainer):
     def _empty_sums() -> dict[str, float]:
         return {"weight": 0.0, "pool": 0, "kept": 0, "dropped": 0, "prob": 0.0, "rows": 0}
 
+    def _n(self, inputs: dict):
+        """DCO's N for these rows: each row's N_eff for DCO_step, the run's N otherwise."""
+        config = self.train_config
+        return inputs["n_eff"] if config.loss is LossKind.DCO_STEP else config.n
+
     def _filter_weights(self, model, inputs: dict) -> torch.Tensor:
         """F of every pool row as the filter sees it (see ``filter`` in the module doc)."""
         config = self.train_config
-        n = inputs["n_eff"] if config.loss is LossKind.DCO_STEP else config.n
+        n = self._n(inputs)
         if config.filter is FilterKind.STALE and config.loss is not LossKind.DCO_TRAJECTORY:
             index = inputs["index"].cpu()
             known = self.state.global_step - self._seen_step[index] < self._pass_steps
@@ -213,7 +222,7 @@ class DCOTrainer(Trainer):
     def _select(self, model, inputs: dict) -> dict:
         """The rows of the pool this step trains on (all of them for CE and ``none``)."""
         config = self.train_config
-        if config.loss is LossKind.CE or config.filter is FilterKind.NONE:
+        if not filtered(config):
             return inputs
         weights = self._filter_weights(model, inputs)
         limit = len(weights) if config.loss is LossKind.DCO_TRAJECTORY else config.batch_size
@@ -231,14 +240,14 @@ class DCOTrainer(Trainer):
         seq_logp = seq_logp.detach().to(torch.float64).cpu()
         self._sums["rows"] += len(seq_logp)
         self._sums["prob"] += float(seq_logp.exp().sum())
-        if config.loss is LossKind.CE:
+        if config.loss in (LossKind.CE, LossKind.DCO_TRAJECTORY):
+            # Trajectory DCO's weights are whole proofs', logged by ``_select``; its filter
+            # is always the fresh pass (module doc), so nothing is remembered.
             return
-        n = inputs["n_eff"].cpu() if config.loss is LossKind.DCO_STEP else config.n
-        if config.loss is not LossKind.DCO_TRAJECTORY:
-            self._sums["weight"] += float(dco_weight(seq_logp, n).sum())
-            self._sums["kept"] += len(seq_logp)
-        if config.loss is LossKind.DCO_TRAJECTORY:
-            return  # its filter weighs whole proofs: always a fresh pass (module doc)
+        n = self._n(inputs)
+        n = n.cpu() if torch.is_tensor(n) else n
+        self._sums["weight"] += float(dco_weight(seq_logp, n).sum())
+        self._sums["kept"] += len(seq_logp)
         index = inputs["index"].cpu()
         self._seen_logp[index] = seq_logp
         self._seen_step[index] = self.state.global_step
@@ -258,8 +267,7 @@ class DCOTrainer(Trainer):
             groups = torch.unique(inputs["group"], return_inverse=True)[1]
             loss = dco_trajectory_loss(logprobs, mask, groups, config.n, config.reduction)
         else:
-            n = inputs["n_eff"] if config.loss is LossKind.DCO_STEP else config.n
-            loss = dco_step_loss(logprobs, mask, n, config.reduction)
+            loss = dco_step_loss(logprobs, mask, self._n(inputs), config.reduction)
         return (loss, None) if return_outputs else loss
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
