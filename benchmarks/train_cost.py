@@ -8,6 +8,8 @@ train split) and the same tokenizer:
    extra pass; ``none``), at one model size. The goal: DCO_step at most 1.5x a CE step.
 2. **Size.** CE steps per second and the validation loss after ``--steps`` steps at several
    sizes, with the steps an hour would give: how the model size of the CPU recipe is chosen.
+   With ``--size-seconds S`` each size then trains again from scratch for the steps its
+   measured rate gives in S seconds, so the losses compare sizes at equal wall time.
 
 Validation loss is the mean per-token cross-entropy of the training tactic on ``--valid``
 pairs (the corpus's random-split valid pairs: no training read them). This is a measurement,
@@ -86,6 +88,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="128x2,256x4,384x6", help="sizes of the sweep")
     parser.add_argument("--n-eff", type=float, default=16.0)
     parser.add_argument("--valid-pairs", type=int, default=500)
+    parser.add_argument(
+        "--size-seconds",
+        type=float,
+        default=0.0,
+        help="also train each size for this wall time (its steps/s x S)",
+    )
+    parser.add_argument("--part", choices=["both", "losses", "sizes"], default="both")
     parser.add_argument("--out", type=Path, default=RESULTS / "train-cost.json")
     return parser.parse_args(argv)
 
@@ -134,14 +143,16 @@ def main(args: argparse.Namespace) -> None:
             (f"DCO_step, filter {f}", {"loss": LossKind.DCO_STEP, "filter": f})
             for f in ("fresh", "stale", "none")
         ]
+        if args.part == "sizes":
+            variants = []
         for name, extra in variants:
             row = time_training(TrainConfig(**base, **extra), examples, chosen, work / name)
             report["losses"].append({"variant": name, **row})
             print(name, row, flush=True)
-        ce_rate = report["losses"][0]["steps_per_s"]
+        ce_rate = report["losses"][0]["steps_per_s"] if report["losses"] else None
         for row in report["losses"]:
             row["cost_vs_ce"] = ce_rate / row["steps_per_s"] if row["steps_per_s"] else None
-        for text in args.sizes.split(","):
+        for text in args.sizes.split(",") if args.part != "losses" else []:
             hidden, layers = shape(text)
             directory = model(hidden, layers)
             params = json.loads((directory / "dcoprover_model.json").read_text())["parameters"]
@@ -154,6 +165,13 @@ def main(args: argparse.Namespace) -> None:
                 "parameters": params,
                 "steps_per_hour": 3600 * row["steps_per_s"] if row["steps_per_s"] else None,
             }
+            if args.size_seconds and row["steps_per_s"]:
+                steps = max(1, round(args.size_seconds * row["steps_per_s"]))
+                timed = time_training(TrainConfig(**base | {"steps": steps}, loss=LossKind.CE),
+                                      examples, directory, work / f"ce-{text}-timed")  # fmt: skip
+                timed["valid_loss"] = valid_loss(work / f"ce-{text}-timed", valid_pairs,
+                                                 args.valid_pairs, args.max_length)  # fmt: skip
+                row["equal_time"] = timed
             report["sizes"].append(row)
             print(text, row, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +197,8 @@ def write_markdown(path: Path, report: dict) -> None:
     ]
     lines += [f"| {r['variant']} | {r['steps_per_s']:.2f} | {r['cost_vs_ce']:.2f}x | "
               f"{r['final_loss']:.3f} |" for r in report["losses"]]  # fmt: skip
+    if not report["losses"]:
+        lines.append("| not run (`--part sizes`) | | | |")
     lines += ["", "## Size (CE)", "", "| size | parameters | steps/s | steps per hour | "
               f"valid loss after {s['steps']} steps |", "|---|---|---|---|---|"]  # fmt: skip
     lines += [
@@ -186,6 +206,19 @@ def write_markdown(path: Path, report: dict) -> None:
         f"{r['steps_per_hour']:,.0f} | {r['valid_loss']:.3f} |"
         for r in report["sizes"]
     ]
+    timed = [r for r in report["sizes"] if "equal_time" in r]
+    if timed:
+        lines += [
+            "",
+            f"## Size at equal wall time (CE; steps = {s['size_seconds']:g} s x the rate of "
+            "the short run above, so the wall each took is in the table)",
+            "",
+            "| size | parameters | steps | wall s | valid loss |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {r['size']} | {r['parameters']:,} | {r['equal_time']['steps']} | "
+                  f"{r['equal_time']['runtime_s']:.0f} | {r['equal_time']['valid_loss']:.3f} |"
+                  for r in timed]  # fmt: skip
     lines.append("")
     lines.append(
         f"(perplexity = exp(valid loss); e.g. {math.exp(report['sizes'][0]['valid_loss']):.1f} "

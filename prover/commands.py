@@ -142,9 +142,13 @@ def training_options(steps: int):
         click.option("--steps", type=int, default=steps, show_default=True,
                      help="Optimiser steps (per round, for iterate)."),
         click.option("--batch-size", type=int, default=8, show_default=True),
+        click.option("--max-length", type=int, default=1024, show_default=True,
+                     help="Longest example in tokens (prompt and target); longer ones are "
+                          "left out and counted."),
         click.option("--lr", "learning_rate", type=float, default=None,
-                     help="Learning rate [default: 1e-3 for a model build-model made, trained "
-                          "from scratch; 1e-5 for a pretrained checkpoint]."),
+                     help="Learning rate [default: 1e-3 for the random weights build-model "
+                          "made; 1e-4 for a model trained here from them; 1e-5 for a "
+                          "pretrained checkpoint]."),
     ]  # fmt: skip
 
     def apply(command):
@@ -248,7 +252,6 @@ def build_model(out_dir, corpus_paths, vocab_size, max_texts, **shape) -> None:
     show_default=True,
     help="Tokens of one example: summed, or averaged.",
 )
-@click.option("--max-length", type=int, default=1024, show_default=True)
 @click.option(
     "--prover",
     type=click.Choice(["coq", "lean"]),
@@ -347,8 +350,9 @@ def iterate(
         env = make_environment(ProverKind(prover))
         try:
             return await run_rounds(
-                theorems, env, base_model, out, rounds, config, search, concurrency, seed
-            )
+                theorems, env, base_model, out, rounds, config, search, concurrency, seed,
+                seed_files=[str(Path(path).resolve()) for path in seed_data], searched=sets,
+            )  # fmt: skip
         finally:
             await env.close()
 
@@ -360,7 +364,10 @@ def iterate(
         click.echo(
             f"round {report.round}: solved {report.proved}/{report.theorems} "
             f"({report.solve_rate:.1%}), +{report.new_steps} verified steps "
-            f"({report.total_steps} in all), policy {report.model}"
+            f"({report.total_steps} in all), policy {report.model}; by split: "
+            + ", ".join(
+                f"{s or '-'} {c['proved']}/{c['theorems']}" for s, c in report.by_split.items()
+            )
         )
 
 

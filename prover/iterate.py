@@ -5,13 +5,15 @@ traces (``docs/method.md``, second paper). Each round runs best-first search wit
 policy over a problem set, takes the (state, tactic) steps on the path of every proof that
 passed the whole-file check, adds them to the data, and fine-tunes the next policy from the
 base model on all data so far (seed data included), which keeps an early round's mistakes from
-compounding. A round that adds nothing keeps the current policy. Each round's solve rate goes
-to ``rounds.jsonl``; the data to ``verified_steps.jsonl``.
+compounding. A round that adds nothing keeps the current policy. Each round's solve rate (overall
+and by split) goes to ``rounds.jsonl``, each theorem's result to ``round-K-results.jsonl`` (the
+rows ``prover eval`` writes), and the data to ``verified_steps.jsonl``.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,8 +26,9 @@ from prover.prompts import tactic_template
 from prover.train import TrainConfig, train
 from search.config import SearchConfig
 from search.env.base import ProofEnvironment
+from search.eval import proving_progress, result_row
 from search.result import NodeStatus, SearchResult, SearchStatus
-from search.runner import run_many, run_search_safely
+from search.runner import run_many, run_search_safely, versions
 from search.types import Theorem
 
 DATA_NAME = "verified_steps.jsonl"
@@ -39,6 +42,9 @@ class RoundReport(BaseModel):
     proved: int
     new_steps: int
     total_steps: int
+    #: Per split the theorems name (``"train"`` of coqlib, ``"valid"`` of MiniF2F):
+    #: ``{"theorems": T, "proved": P}``.
+    by_split: dict[str, dict[str, int]] = {}
 
     @property
     def solve_rate(self) -> float:
@@ -75,12 +81,43 @@ async def search_all(
     policy,
     config: SearchConfig,
     concurrency: int,
+    description: str = "searching",
 ) -> list[SearchResult]:
-    """Best-first search on every theorem, ``concurrency`` at a time, trees kept."""
+    """Best-first search on every theorem, ``concurrency`` at a time, trees kept; a progress
+    bar on the terminal, since a round's searches take minutes."""
     config = config.model_copy(update={"record_tree": True})
-    return await run_many(
-        theorems, lambda theorem: run_search_safely(theorem, env, policy, config), concurrency
-    )
+    with proving_progress(show=sys.stderr.isatty()) as progress:
+        task = progress.add_task(description, total=len(theorems), proved=0)
+        proved = 0
+
+        async def one(theorem: Theorem) -> SearchResult:
+            nonlocal proved
+            result = await run_search_safely(theorem, env, policy, config)
+            proved += result.status is SearchStatus.PROVED
+            progress.update(task, advance=1, proved=proved)
+            return result
+
+        return await run_many(theorems, one, concurrency)
+
+
+def split_counts(
+    theorems: Sequence[Theorem], results: Sequence[SearchResult]
+) -> dict[str, dict[str, int]]:
+    """Theorems and proofs per split, so a round's rate on each set it searched can be read."""
+    counts: dict[str, dict[str, int]] = {}
+    for theorem, result in zip(theorems, results, strict=True):
+        entry = counts.setdefault(theorem.split or "", {"theorems": 0, "proved": 0})
+        entry["theorems"] += 1
+        entry["proved"] += result.status is SearchStatus.PROVED
+    return counts
+
+
+def write_results(path: Path, theorems, results, policy, env: ProofEnvironment) -> None:
+    """One ``prover eval`` row per theorem: what each round proved, and how."""
+    run_versions = versions(env)
+    with path.open("w", encoding="utf-8") as sink:
+        for theorem, result in zip(theorems, results, strict=True):
+            sink.write(json.dumps(result_row(theorem, result, policy, run_versions)) + "\n")
 
 
 async def iterate(
@@ -93,8 +130,14 @@ async def iterate(
     search_config: SearchConfig,
     concurrency: int = 2,
     seed_data: Sequence[Example] = (),
+    seed_files: Sequence[str] = (),
+    searched: Sequence[str] = (),
 ) -> list[RoundReport]:
-    """Run ``rounds`` rounds of search -> verified steps -> retraining; one report per round."""
+    """Run ``rounds`` rounds of search -> verified steps -> retraining; one report per round.
+
+    ``seed_files`` (where ``seed_data`` came from) and ``searched`` (the sets, e.g.
+    ``coqlib:train:200``) go into each round model's recipe, so that a benchmark can say
+    which splits its training read."""
     out.mkdir(parents=True, exist_ok=True)
     data_path = out / DATA_NAME
     template = tactic_template(train_config.tactic_template)
@@ -104,7 +147,9 @@ async def iterate(
     for number in range(1, rounds + 1):
         policy = make_model_policy("transformers", model, config=policy_config)
         try:
-            results = await search_all(theorems, env, policy, search_config, concurrency)
+            results = await search_all(
+                theorems, env, policy, search_config, concurrency, f"round {number}"
+            )
         finally:
             await policy.close()
         new = 0
@@ -117,11 +162,13 @@ async def iterate(
                         data.write(line + "\n")
                         new += 1
         proved = sum(r.status is SearchStatus.PROVED for r in results)
+        write_results(out / f"round-{number}-results.jsonl", theorems, results, policy, env)
         examples = [*seed_data, *(load_pairs(data_path, template) if known else [])]
         next_model = model
         if len(examples) > trained_on:
             next_model = str(out / f"round-{number}")
-            train(train_config, examples, base_model, Path(next_model))
+            read = [*seed_files, str(data_path), *(f"verified proofs of {s}" for s in searched)]
+            train(train_config, examples, base_model, Path(next_model), data=read)
             trained_on = len(examples)
         report = RoundReport(
             round=number,
@@ -130,6 +177,7 @@ async def iterate(
             proved=proved,
             new_steps=new,
             total_steps=len(known),
+            by_split=split_counts(theorems, results),
         )
         with (out / ROUNDS_NAME).open("a", encoding="utf-8") as log:
             log.write(json.dumps(report.model_dump() | {"solve_rate": report.solve_rate}) + "\n")

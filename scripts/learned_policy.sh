@@ -22,17 +22,17 @@ CORPUS="${CORPUS:-$OUT/corpus}"
 
 case "$SIZE" in
   tiny) MODEL=(--vocab-size 400 --hidden-size 64 --layers 2 --heads 4)
-        TRAIN=(--steps 4 --batch-size 4 --max-length 256); ROUND_STEPS=2
+        STEPS=4; SHAPE=(--batch-size 4 --max-length 256); ROUND_STEPS=2
         ITERATE_SETS=(--set coqlib:train:2 --set minif2f:valid:2); ROUNDS=2
         BENCH=(--sample 2 --minif2f 1 --budget 5 --max-expansions 4)
         TRACE=(--module Coq.Bool.Bool) ;;
   cpu)  MODEL=(--vocab-size 4096 --hidden-size 256 --layers 4 --heads 4)
-        TRAIN=(--steps "${STEPS:-6000}" --batch-size 16 --max-length 512); ROUND_STEPS=600
+        STEPS="${STEPS:-6000}"; SHAPE=(--batch-size 16 --max-length 512); ROUND_STEPS=600
         ITERATE_SETS=(--set coqlib:train:200 --set minif2f:valid); ROUNDS=2
         BENCH=(--sample 300 --minif2f 244 --budget 10 --max-expansions 64)
         TRACE=(--workers 2) ;;
   gpu)  MODEL=(--vocab-size 8192 --hidden-size 1024 --layers 16 --heads 16 --intermediate-size 4096)
-        TRAIN=(--steps "${STEPS:-3000}" --batch-size 32 --max-length 1024); ROUND_STEPS=300
+        STEPS="${STEPS:-3000}"; SHAPE=(--batch-size 32 --max-length 1024); ROUND_STEPS=300
         ITERATE_SETS=(--set coqlib:train:500 --set minif2f:valid); ROUNDS=2
         BENCH=(--sample 300 --minif2f 244 --budget 10 --max-expansions 64)
         TRACE=(--workers "$(nproc)") ;;
@@ -48,15 +48,15 @@ PAIRS="$CORPUS/pairs-random-train.jsonl"
 [ -f "$OUT/base/config.json" ] || "${PROVER[@]}" build-model "$OUT/base" --corpus "$PAIRS" "${MODEL[@]}"
 # Equal steps, equal data, equal seed: only the loss differs.
 [ -f "$OUT/ce/config.json" ] || "${PROVER[@]}" train --data "$PAIRS" --base-model "$OUT/base" \
-  --out "$OUT/ce" --loss ce "${TRAIN[@]}"
+  --out "$OUT/ce" --loss ce --steps "$STEPS" "${SHAPE[@]}"
 for N in 4 16; do
   [ -f "$OUT/dco$N/config.json" ] || "${PROVER[@]}" train --data "$PAIRS" --base-model "$OUT/base" \
-    --out "$OUT/dco$N" --loss dco-step --n-eff "$N" "${TRAIN[@]}"
+    --out "$OUT/dco$N" --loss dco-step --n-eff "$N" --steps "$STEPS" "${SHAPE[@]}"
 done
 # Expert iteration from the CE policy: search, keep verified steps, retrain, twice.
 [ -f "$OUT/iterate/rounds.jsonl" ] || "${PROVER[@]}" iterate --base-model "$OUT/ce" \
   --out "$OUT/iterate" --rounds "$ROUNDS" "${ITERATE_SETS[@]}" --steps "$ROUND_STEPS" \
-  --seed-data "$PAIRS" --loss ce --timeout 10
+  "${SHAPE[@]}" --seed-data "$PAIRS" --loss ce --timeout 10
 
 MODELS="ce=$OUT/ce,dco4=$OUT/dco4,dco16=$OUT/dco16"
 for ROUND in "$OUT"/iterate/round-*; do

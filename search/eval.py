@@ -94,6 +94,16 @@ class Summary:
             console.print(f"{self.skipped} theorems were already in {self.path} (resumed).")
 
 
+def proving_progress(show: bool = True) -> Progress:
+    """The bar of a batch of searches: theorems done of all, how many proved, time so far.
+    Its tasks need a ``proved`` field."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("proved {task.fields[proved]}"), TimeElapsedColumn(),
+        disable=not show,
+    )  # fmt: skip
+
+
 async def evaluate(
     theorems: list[Theorem],
     env: ProofEnvironment,
@@ -109,11 +119,7 @@ async def evaluate(
     todo = [t for t in theorems if t.name not in done]
     run_versions = versions(env)
     out.parent.mkdir(parents=True, exist_ok=True)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("proved {task.fields[proved]}"), TimeElapsedColumn(),
-        disable=not show_progress,
-    )  # fmt: skip
+    progress = proving_progress(show_progress)
     with out.open("a") as handle, progress:
         task = progress.add_task("proving", total=len(todo), proved=0)
         proved = 0

@@ -55,6 +55,12 @@ async def test_a_round_searches_records_and_retrains(tmp_path, coq_env):
     rows = [json.loads(line) for line in (tmp_path / "run" / ROUNDS_NAME).read_text().splitlines()]
     assert [row["round"] for row in rows] == [1, 2]
     assert all(0.0 <= row["solve_rate"] <= 1.0 for row in rows)
+    for row in rows:
+        assert sum(c["theorems"] for c in row["by_split"].values()) == 2
+        assert sum(c["proved"] for c in row["by_split"].values()) == row["proved"]
+        results = (tmp_path / "run" / f"round-{row['round']}-results.jsonl").read_text()
+        names = [json.loads(line)["name"] for line in results.splitlines()]
+        assert names == [t.name for t in THEOREMS]
     assert (tmp_path / "run" / DATA_NAME).exists()
 
 

@@ -53,6 +53,12 @@ def test_the_tiny_recipe_trains_iterates_and_measures_every_method(tmp_path, cor
         assert checkpoint["weights_sha256"] and checkpoint["recipe"]["data"] == [
             str((corpus / "pairs-random-train.jsonl").resolve())]  # fmt: skip
     assert report["checkpoints"]["dco4"]["recipe"]["n"] == 4
+    # A round's recipe names all it read: the seed pairs, the verified steps and their sets.
+    round_data = report["checkpoints"]["round-1"]["recipe"]["data"]
+    assert round_data[0] == str((corpus / "pairs-random-train.jsonl").resolve())
+    assert round_data[1].endswith("verified_steps.jsonl")
+    assert "verified proofs of minif2f:valid:2" in round_data
+    assert "verified proofs of minif2f:valid:2" in results.with_suffix(".md").read_text()
     rounds = (tmp_path / "run" / "iterate" / "rounds.jsonl").read_text().splitlines()
     assert len(rounds) == 2
     assert results.with_suffix(".png").stat().st_size > 0
@@ -64,7 +70,7 @@ def test_the_training_cost_benchmark_compares_filters_and_sizes(tmp_path, corpus
     done = subprocess.run(
         [sys.executable, "benchmarks/train_cost.py", "--corpus", str(corpus), "--examples", "40",
          "--steps", "2", "--batch-size", "4", "--size", "64x1", "--sizes", "64x1,96x1",
-         "--valid-pairs", "8", "--out", str(out)],
+         "--valid-pairs", "8", "--size-seconds", "1", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -74,3 +80,29 @@ def test_the_training_cost_benchmark_compares_filters_and_sizes(tmp_path, corpus
     assert report["losses"][0]["cost_vs_ce"] == pytest.approx(1.0)
     assert [row["size"] for row in report["sizes"]] == ["64x1", "96x1"]
     assert all(row["valid_loss"] > 0 for row in report["sizes"])
+    # Equal wall time: each size trained again for the steps its own rate gives in 1 s.
+    assert all(row["equal_time"]["valid_loss"] > 0 for row in report["sizes"])
+    assert "equal wall time" in out.with_suffix(".md").read_text()
+
+
+def test_the_expansion_latency_benchmark_draws_the_same_tactics_in_both_prefill_modes(
+    tmp_path, corpus
+):
+    model = tmp_path / "model"
+    built = prover_cli("build-model", str(model), "--hidden-size", "32", "--layers", "1",
+                       "--heads", "2")  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    out = tmp_path / "latency.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/expansion_latency.py", "--model", str(model), "--pairs",
+         str(corpus / "pairs-random-train.jsonl"), "--states", "3", "--n", "4",
+         "--max-tokens", "8", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    # Seeded rows draw the same tokens from the same logits: the shared prefill changes the
+    # cost of an expansion, not what it proposes.
+    assert report["n=4"]["identical_expansions"] == 1.0
+    assert report["n=4"]["median_s"]["shared prefill"] > 0
+    assert "| 4 |" in out.with_suffix(".md").read_text()

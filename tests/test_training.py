@@ -182,7 +182,11 @@ def test_the_stale_filter_drops_covered_examples_from_the_second_pass_on(tmp_pat
 
 def test_the_default_learning_rate_follows_the_base_model(tmp_path, tiny_dir):
     from prover.tiny_model import BUILT_NAME
-    from prover.train import LEARNING_RATE_FROM_SCRATCH, LEARNING_RATE_PRETRAINED
+    from prover.train import (
+        LEARNING_RATE_CONTINUED,
+        LEARNING_RATE_FROM_SCRATCH,
+        LEARNING_RATE_PRETRAINED,
+    )
 
     assert learning_rate_for(str(tiny_dir)) == LEARNING_RATE_FROM_SCRATCH
     foreign = tmp_path / "foreign"
@@ -194,6 +198,8 @@ def test_the_default_learning_rate_follows_the_base_model(tmp_path, tiny_dir):
     recipe = json.loads((tmp_path / "out" / RECIPE_NAME).read_text())
     assert recipe["learning_rate"] == LEARNING_RATE_FROM_SCRATCH
     assert (tmp_path / "out" / BUILT_NAME).exists(), "a model trained from scratch stays one"
+    # Trained once, it trains on at a tenth of that (expert iteration's rounds).
+    assert learning_rate_for(str(tmp_path / "out")) == LEARNING_RATE_CONTINUED
 
 
 def tensorboard_scalars(log_dir) -> set[str]:
