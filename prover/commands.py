@@ -311,6 +311,14 @@ def train(data_paths, base_model, out, prover, **options) -> None:
     multiple=True,
     help="(state, tactic) data trained on from round 1 (LeanDojo JSON or JSONL).",
 )
+@click.option(
+    "--verified-share",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Repeat the verified steps until they are about this share of a round's data "
+    "(0: once each, however large the seed data).",
+)
 @training_options(steps=200)
 @model_options(SearchConfig, skip=("strategy", "n", "early_stop"))
 @click.option("--concurrency", type=int, default=2, show_default=True)
@@ -321,6 +329,7 @@ def iterate(
     prover,
     sets,
     seed_data,
+    verified_share,
     concurrency,
     **options,
 ) -> None:
@@ -352,6 +361,7 @@ def iterate(
             return await run_rounds(
                 theorems, env, base_model, out, rounds, config, search, concurrency, seed,
                 seed_files=[str(Path(path).resolve()) for path in seed_data], searched=sets,
+                verified_share=verified_share,
             )  # fmt: skip
         finally:
             await env.close()

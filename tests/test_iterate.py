@@ -8,7 +8,14 @@ import pytest
 
 from prover.automation import AutomationPolicy
 from prover.data import Example
-from prover.iterate import DATA_NAME, ROUNDS_NAME, iterate, search_all, verified_steps
+from prover.iterate import (
+    DATA_NAME,
+    ROUNDS_NAME,
+    iterate,
+    search_all,
+    verified_steps,
+    with_verified_share,
+)
 from prover.tiny_model import build_tiny_model
 from search.config import SearchConfig
 from search.env.coq_syntax import split_sentences
@@ -104,3 +111,15 @@ def test_iterate_command(tmp_path):
     bad = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r3"),
                      "--set", "minif2f")  # fmt: skip
     assert bad.returncode != 0 and "expected BENCHMARK:SPLIT[:K]" in bad.stderr
+
+
+def test_verified_steps_are_repeated_to_their_share_of_the_data():
+    seed = [Example(f"s{i}:::", "auto.") for i in range(900)]
+    verified = [Example(f"v{i}:::", "lia.") for i in range(10)]
+    assert with_verified_share(seed, verified, 0.0) == [*seed, *verified]
+    mixed = with_verified_share(seed, verified, 0.1)
+    assert mixed[:900] == seed and len(mixed) == 1000  # 10 steps x 10 = 10% of 1,000
+    assert with_verified_share(seed, [], 0.5) == seed
+    assert with_verified_share([], verified, 0.5) == verified
+    with pytest.raises(ValueError, match="share"):
+        with_verified_share(seed, verified, 1.0)
