@@ -151,6 +151,10 @@ class _TimedSession:
     def root(self) -> ProofState | None:
         return self.inner.root
 
+    @property
+    def opened_at(self) -> float:
+        return self.inner.opened_at
+
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
         with self.latency.timing():
             return await self.inner.apply(state, tactic)

@@ -83,6 +83,11 @@ class _Search:
         self.started = time.monotonic()
         self.deadline = self.started + config.wall_timeout_s
 
+    def waited(self, seconds: float) -> None:
+        """Move the deadline past the time spent queued for a prover process."""
+        self.stats.time_waiting_s += seconds
+        self.deadline += seconds
+
     def _queue(self, node: TreeNode) -> None:
         heapq.heappush(self.queue, (-node.score, node.id))
 
@@ -268,7 +273,8 @@ async def best_first(
     search = _Search(theorem, env, policy, config, on_progress)
     try:
         async with env.session(theorem, config.tactic_timeout_s) as session:
-            search.stats.time_prover_s += time.monotonic() - search.started
+            search.waited(session.opened_at - search.started)
+            search.stats.time_prover_s += time.monotonic() - session.opened_at
             return await search.run(session)
     except UnsafeInput as exc:
         return search.result(SearchStatus.ERROR, message=f"bad input: {exc}")

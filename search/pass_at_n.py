@@ -68,8 +68,12 @@ async def pass_at_n(
         stats.policy_calls += 1
         stats.time_policy_s += time.monotonic() - policy_started
     try:
+        asked = time.monotonic()
         async with env.session(theorem, config.tactic_timeout_s) as session:
-            stats.time_prover_s += time.monotonic() - policy_started - stats.time_policy_s
+            # Queued for a prover process: not this theorem's time (``ProofSession.opened_at``).
+            stats.time_waiting_s += session.opened_at - asked
+            deadline += session.opened_at - asked
+            stats.time_prover_s += time.monotonic() - session.opened_at
             assert session.root is not None
             root = tree.set_root(session.root)
             for candidate in candidates:

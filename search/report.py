@@ -167,6 +167,7 @@ def plot_search(report: Report) -> bytes:
         "prover": sum(report.stat("time_prover_s")),
         "policy": sum(report.stat("time_policy_s")),
         "check": sum(report.stat("time_check_s")),
+        "waiting for a prover": sum(report.stat("time_waiting_s")),
     }
     split["search (ours)"] = max(0.0, sum(report.stat("time_total_s")) - sum(split.values()))
     axes[2].bar(list(split), list(split.values()))

@@ -60,13 +60,21 @@ class SearchStats(BaseModel):
     time_prover_s: float = 0.0
     time_policy_s: float = 0.0
     time_check_s: float = 0.0
+    #: Queued for a prover process (more searches in flight than processes): in the total,
+    #: not in the wall budget (``ProofSession.opened_at``).
+    time_waiting_s: float = 0.0
     time_total_s: float = 0.0
 
     @property
     def time_ours_s(self) -> float:
         """Time spent in the search itself (queueing, scoring, bookkeeping)."""
         return max(
-            0.0, self.time_total_s - self.time_prover_s - self.time_policy_s - self.time_check_s
+            0.0,
+            self.time_total_s
+            - self.time_waiting_s
+            - self.time_prover_s
+            - self.time_policy_s
+            - self.time_check_s,
         )
 
 

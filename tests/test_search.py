@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ import pytest
 from prover.automation import AutomationPolicy
 from search.benchmarks import find_theorem, load_minif2f
 from search.best_first import best_first, node_score
-from search.config import Expansion, Scoring, SearchConfig, Strategy
+from search.config import Expansion, ProverLimits, Scoring, SearchConfig, Strategy
+from search.env.coq import CoqEnvironment
 from search.pass_at_n import pass_at_n
 from search.policy import Candidate, LocalPolicy, PromptTooLong, dedupe_and_sort
 from search.result import NodeStatus, SearchResult
@@ -349,3 +351,25 @@ async def test_a_state_over_the_prompt_limit_is_skipped_with_its_reason(coq_env)
     config = SearchConfig(strategy=Strategy.PASS_AT_N, n=4)
     whole = await pass_at_n(theorem, coq_env, TooLongAtDepth(), config)
     assert whole.status == "error" and "cannot read this statement" in whole.message
+
+
+@pytest.mark.parametrize("strategy", [Strategy.BEST_FIRST, Strategy.PASS_AT_N])
+async def test_time_queued_for_a_prover_process_is_not_spent_from_the_wall_budget(strategy):
+    """More searches in flight than processes (a worker's ``--concurrency`` over ``--workers``):
+    a search that waited 3 s for the only process still has its whole 2 s budget."""
+    env = CoqEnvironment(ProverLimits(pool_size=1))
+    theorem = Theorem(name="t", statement="Theorem t : forall a b : nat, a + b = b + a.")
+    policy = ListPolicy(tactics=["intros a b", "lia"], proofs=["intros a b; lia."])
+    search = best_first if strategy == Strategy.BEST_FIRST else pass_at_n
+    try:
+        async with env.session(theorem, tactic_timeout_s=5):
+            queued = asyncio.create_task(
+                search(theorem, env, policy, SearchConfig(strategy=strategy, wall_timeout_s=2))
+            )
+            await asyncio.sleep(3)
+        result = await queued
+    finally:
+        await env.close()
+    assert result.status == "proved", result.message
+    assert result.stats.time_waiting_s >= 2.9
+    assert result.stats.time_total_s >= result.stats.time_waiting_s

@@ -16,6 +16,10 @@ class ProofSession(Protocol):
     """One theorem open in one prover process, for one search at a time."""
 
     root: ProofState | None
+    #: ``time.monotonic()`` when the session got its prover process. A search's wall budget
+    #: does not count the time it queued for one: with more searches in flight than
+    #: processes, a theorem would otherwise time out before its first tactic.
+    opened_at: float
 
     async def apply(self, state: ProofState, tactic: str) -> StepOutcome:
         """Run ``tactic`` on ``state``; raises ``ProverFault`` on timeouts and crashes."""

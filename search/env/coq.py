@@ -16,6 +16,7 @@ import contextlib
 import functools
 import re
 import tempfile
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
@@ -157,6 +158,8 @@ class CoqSession:
     restarts: int = 0
     replayed: int = 0
     root: ProofState | None = None
+    #: ``time.monotonic()`` when the session got its process (``ProofSession.opened_at``).
+    opened_at: float = field(default_factory=time.monotonic)
     #: The search's states (parent, tactic, goals): Coq needs no handles, only the paths.
     tree: StateTree[None] = field(default_factory=StateTree)
     #: The process's document beyond the statement: (tactic, prompt after it). coqtop's

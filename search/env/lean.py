@@ -217,6 +217,8 @@ class LeanSession:
     worker: _Worker | None = None
     restarts: int = 0
     root: ProofState | None = None
+    #: ``time.monotonic()`` when the session got its process (``ProofSession.opened_at``).
+    opened_at: float = field(default_factory=time.monotonic)
     #: Search states, with their REPL ``proofState`` ids in the current process.
     tree: StateTree[int] = field(default_factory=StateTree)
     _verdicts: dict[str, Verdict] = field(default_factory=dict)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -103,6 +104,8 @@ class DojoSession:
     tactic_timeout_s: float
     restarts: int = 0
     root: ProofState | None = None
+    #: ``time.monotonic()`` when the session got its process (``ProofSession.opened_at``).
+    opened_at: float = field(default_factory=time.monotonic)
     tree: StateTree[Any] = field(default_factory=StateTree)
     _dojo: Any = None
     _context: Any = None
