@@ -313,11 +313,11 @@ def train(data_paths, base_model, out, prover, **options) -> None:
 )
 @click.option(
     "--verified-share",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=float,
     default=0.0,
     show_default=True,
     help="Repeat the verified steps until they are about this share of a round's data "
-    "(0: once each, however large the seed data).",
+    "(0: once each, however large the seed data; at most 0.9).",
 )
 @training_options(steps=200)
 @model_options(SearchConfig, skip=("strategy", "n", "early_stop"))
@@ -338,6 +338,7 @@ def iterate(
 
     from prover.compose import make_environment
     from prover.data import DataError
+    from prover.iterate import check_verified_share
     from prover.iterate import iterate as run_rounds
     from prover.train import TrainConfig
     from search.benchmarks import BenchmarkError, theorem_sets
@@ -350,6 +351,7 @@ def iterate(
         config = TrainConfig(**train_options)
         theorems = theorem_sets(sets, ProverKind(prover))
         seed = load_training_data(seed_data, config, prover)
+        check_verified_share(verified_share)
     except ValidationError as exc:
         raise _bad(exc) from None
     except (BenchmarkError, DataError, ValueError) as exc:

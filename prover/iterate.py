@@ -112,6 +112,19 @@ def split_counts(
     return counts
 
 
+#: The largest ``--verified-share``: the data grows as seed / (1 - share), so a share near 1
+#: would repeat a handful of steps millions of times.
+MAX_VERIFIED_SHARE = 0.9
+
+
+def check_verified_share(share: float) -> float:
+    """``share`` if it is a usable verified share, else ``ValueError`` (NaN included), so that
+    a command can refuse it before a round's search, not after."""
+    if not 0.0 <= share <= MAX_VERIFIED_SHARE:
+        raise ValueError(f"verified share must be in [0, {MAX_VERIFIED_SHARE:g}], not {share}")
+    return share
+
+
 def with_verified_share(
     seed: Sequence[Example], verified: Sequence[Example], share: float
 ) -> list[Example]:
@@ -121,8 +134,7 @@ def with_verified_share(
     Expert iteration's own proofs are few: 105 verified steps among 69,500 seed pairs were
     drawn about 0.14 times each in a 600-step round, so the round could not learn from them
     (docs/training.md). Repeating them gives them a fixed weight whatever the seed's size."""
-    if not 0.0 <= share < 1.0:
-        raise ValueError(f"verified share must be in [0, 1), not {share}")
+    check_verified_share(share)
     repeat = 1
     if share and verified and seed:
         repeat = max(1, round(share * len(seed) / ((1.0 - share) * len(verified))))
@@ -161,7 +173,7 @@ async def iterate(
     data_path = out / DATA_NAME
     template = tactic_template(train_config.tactic_template)
     known = {line for line in data_path.read_text().splitlines()} if data_path.exists() else set()
-    model, reports, trained_on = base_model, [], 0
+    model, reports, trained = base_model, [], False
     policy_config = PolicyConfig(tactic_template=train_config.tactic_template)
     for number in range(1, rounds + 1):
         policy = make_model_policy("transformers", model, config=policy_config)
@@ -185,13 +197,14 @@ async def iterate(
         verified = load_pairs(data_path, template) if known else []
         examples = with_verified_share(seed_data, verified, verified_share)
         next_model = model
-        if len(examples) > trained_on:
+        # Retrain on new verified steps (with a share, the data's length need not grow).
+        if examples and (new or not trained):
             next_model = str(out / f"round-{number}")
             read = [*seed_files, str(data_path), *(f"verified proofs of {s}" for s in searched)]
             if verified_share:
                 read.append(f"verified steps repeated to a share of {verified_share:g}")
             train(train_config, examples, base_model, Path(next_model), data=read)
-            trained_on = len(examples)
+            trained = True
         report = RoundReport(
             round=number,
             model=model,

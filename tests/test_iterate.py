@@ -111,6 +111,10 @@ def test_iterate_command(tmp_path):
     bad = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r3"),
                      "--set", "minif2f")  # fmt: skip
     assert bad.returncode != 0 and "expected BENCHMARK:SPLIT[:K]" in bad.stderr
+    nan = prover_cli("iterate", "--base-model", str(base), "--out", str(tmp_path / "r4"),
+                     "--set", "minif2f:valid:2", "--verified-share", "nan")  # fmt: skip
+    assert nan.returncode != 0 and "verified share must be in [0, 0.9]" in nan.stderr
+    assert "Traceback" not in nan.stderr and not (tmp_path / "r4" / ROUNDS_NAME).exists()
 
 
 def test_verified_steps_are_repeated_to_their_share_of_the_data():
@@ -121,5 +125,6 @@ def test_verified_steps_are_repeated_to_their_share_of_the_data():
     assert mixed[:900] == seed and len(mixed) == 1000  # 10 steps x 10 = 10% of 1,000
     assert with_verified_share(seed, [], 0.5) == seed
     assert with_verified_share([], verified, 0.5) == verified
-    with pytest.raises(ValueError, match="share"):
-        with_verified_share(seed, verified, 1.0)
+    for bad in (1.0, 0.95, -0.1, float("nan")):  # the data grows as seed / (1 - share)
+        with pytest.raises(ValueError, match="share"):
+            with_verified_share(seed, verified, bad)
