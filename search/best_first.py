@@ -35,7 +35,7 @@ from search.policy import Candidate, Policy, PromptTooLong
 from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus, TreeNode
 from search.search_tree import SearchTree, run_step
 from search.types import Failed, Goals, ProofState, Proved, ProverFault, Theorem, UnsafeInput
-from search.verify import verify_candidate
+from search.verify import book_opening, verify_candidate
 
 #: A search whose prover broke this many times is reported as an error, not as 'failed'.
 MAX_PROVER_FAULTS = 8
@@ -82,11 +82,6 @@ class _Search:
         self.budget_spent = False
         self.started = time.monotonic()
         self.deadline = self.started + config.wall_timeout_s
-
-    def waited(self, seconds: float) -> None:
-        """Move the deadline past the time spent queued for a prover process."""
-        self.stats.time_waiting_s += seconds
-        self.deadline += seconds
 
     def _queue(self, node: TreeNode) -> None:
         heapq.heappush(self.queue, (-node.score, node.id))
@@ -273,8 +268,7 @@ async def best_first(
     search = _Search(theorem, env, policy, config, on_progress)
     try:
         async with env.session(theorem, config.tactic_timeout_s) as session:
-            search.waited(session.opened_at - search.started)
-            search.stats.time_prover_s += time.monotonic() - session.opened_at
+            search.deadline += book_opening(session, search.started, search.stats)
             return await search.run(session)
     except UnsafeInput as exc:
         return search.result(SearchStatus.ERROR, message=f"bad input: {exc}")

@@ -20,7 +20,7 @@ from search.policy import Policy, PromptTooLong
 from search.result import SearchResult, SearchStats, SearchStatus
 from search.search_tree import SearchTree, run_step
 from search.types import Proved, ProverFault, Theorem, UnsafeInput, Verdict
-from search.verify import verify_candidate
+from search.verify import book_opening, verify_candidate
 
 
 async def pass_at_n(
@@ -70,10 +70,7 @@ async def pass_at_n(
     try:
         asked = time.monotonic()
         async with env.session(theorem, config.tactic_timeout_s) as session:
-            # Queued for a prover process: not this theorem's time (``ProofSession.opened_at``).
-            stats.time_waiting_s += session.opened_at - asked
-            deadline += session.opened_at - asked
-            stats.time_prover_s += time.monotonic() - session.opened_at
+            deadline += book_opening(session, asked, stats)
             assert session.root is not None
             root = tree.set_root(session.root)
             for candidate in candidates:

@@ -13,6 +13,16 @@ from search.result import SearchStats
 from search.types import ProverFault, Verdict
 
 
+def book_opening(session: ProofSession, asked: float, stats: SearchStats) -> float:
+    """Book a session's opening, asked for at ``asked``: the wait for a prover process as
+    ``time_waiting_s`` and the load as prover time. Returns the wait, by which the search
+    moves its deadline (``ProofSession.opened_at``)."""
+    waited = session.opened_at - asked
+    stats.time_waiting_s += waited
+    stats.time_prover_s += time.monotonic() - session.opened_at
+    return waited
+
+
 async def verify_candidate(session: ProofSession, proof: str, stats: SearchStats) -> Verdict:
     """The whole-proof check of ``proof`` on ``session``, accounted in ``stats``."""
     started = time.monotonic()
