@@ -117,11 +117,11 @@ class ProverLimits(BaseModel):
         default=50, ge=1, description="restart a process after this many theorems (Lean: 16)"
     )
     start_timeout_s: float = Field(
-        default=60.0, gt=0, description="seconds to start a prover and load a header (Lean: 900)",
+        default=60.0, gt=0, description="seconds to start a prover; to load a header (Lean: 900)",
         json_schema_extra={"cli": "start-timeout"},
     )  # fmt: skip
     check_timeout_s: float = Field(
-        default=120.0, gt=0, description="seconds for one whole-proof check (Lean: 300)",
+        default=120.0, gt=0, description="seconds for a proof check or a context load (Lean: 300)",
         json_schema_extra={"cli": "check-timeout"},
     )  # fmt: skip
     grace_s: float = Field(

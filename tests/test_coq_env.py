@@ -229,3 +229,30 @@ async def test_search_cancelled_mid_step_does_not_return_its_process_to_the_pool
             assert isinstance(await session.apply(session.root, "intros; split; lia"), Proved)
     finally:
         await env.close()
+
+
+#: Eight sentences of about a second each: under the old per-sentence limit a header of them
+#: loaded for their sum however small ``start_timeout_s`` was.
+SLOW_HEADER = Theorem(
+    name="slow",
+    header="".join(
+        f"Definition d{i} : Nat.pow 2 15 = Nat.pow 2 15 + 0 := eq_refl.\n" for i in range(8)
+    ),
+    statement="Theorem slow : True.",
+)
+
+
+async def test_a_header_load_has_one_budget_in_total_not_one_per_sentence():
+    env = CoqEnvironment(ProverLimits(pool_size=1, start_timeout_s=3))
+    try:
+        started = time.monotonic()
+        with pytest.raises(ProverTimeout, match="in total"):
+            async with env.session(SLOW_HEADER, tactic_timeout_s=1):
+                pass
+        # The process start (under its own limit) and one reply's latency come on top.
+        assert time.monotonic() - started < 3 + 5
+        # The pool goes on: the next theorem gets a working process.
+        async with env.session(COMM, tactic_timeout_s=5) as session:
+            assert isinstance(await session.apply(session.root, "intros; split; lia"), Proved)
+    finally:
+        await env.close()

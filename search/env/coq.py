@@ -58,6 +58,7 @@ from search.types import (
     ProverCrash,
     ProverFault,
     ProverKind,
+    ProverTimeout,
     StepOutcome,
     Theorem,
     UnsafeInput,
@@ -148,6 +149,34 @@ class _Worker(Pooled):
 
 
 @dataclass
+class _LoadBudget:
+    """What is left of one load's time (``CoqSession._load``), shrinking sentence by sentence.
+
+    Each sentence is sent with the time left as its own timeout, so the load as a whole ends
+    within ``total_s`` (plus one reply's latency): a timeout kills the process as any other.
+    """
+
+    total_s: float
+    what: str
+    started: float = field(default_factory=time.monotonic)
+
+    async def send(self, coqtop: CoqTop, sentence: str, cap: float | None = None) -> Reply:
+        """Send ``sentence`` with the time left (at most ``cap``) as its timeout; raises
+        ``ProverTimeout`` naming the whole load once the budget is spent."""
+        left = self.started + self.total_s - time.monotonic()
+        if left > 0:
+            try:
+                return await coqtop.send(sentence, left if cap is None else min(cap, left))
+            except ProverTimeout:
+                if cap is not None and cap < left:
+                    raise
+        raise ProverTimeout(
+            f"{self.what} took over {self.total_s:g}s in total to load "
+            f"(stopped at {sentence[:80]!r})"
+        ) from None
+
+
+@dataclass
 class CoqSession:
     """One theorem loaded in one coqtop; the search applies tactics to its states."""
 
@@ -179,20 +208,30 @@ class CoqSession:
 
     # -- loading -------------------------------------------------------------------------
     async def _load(self) -> None:
-        """Load header and statement into a (new) worker; the root state gets key 0."""
+        """Load header and statement into a (new) worker; the root state gets key 0.
+
+        The whole load has one budget, not one per sentence: a header of many slow sentences
+        (or a library file's long context) would otherwise run for their sum. A header gets
+        ``start_timeout_s``; a library theorem's context ``check_timeout_s``, the time its
+        whole-file check has to compile the same context.
+        """
         assert self.worker is not None
         coqtop = self.worker.coqtop
+        limits = self.environment.limits
         if self.theorem.library is not None:
-            await self._load_context()
+            budget = _LoadBudget(limits.check_timeout_s, "the library context")
+            await self._load_context(budget)
         else:
+            budget = _LoadBudget(limits.start_timeout_s, "the header")
             await self._control(f"BackTo {self.worker.base}.")
             for sentence in check_header(self.theorem.header):
-                reply = await self._control(sentence, self.environment.limits.start_timeout_s)
+                reply = await budget.send(self.worker.coqtop, sentence)
                 if not reply.ok:
                     raise UnsafeInput(f"header rejected by Coq at {sentence[:80]!r}: {reply.error}")
                 if reply.proofs:
                     raise UnsafeInput(f"header leaves a proof open at {sentence[:80]!r}")
-        reply = await self._control(statement_sentence(self.theorem.statement))
+        statement = statement_sentence(self.theorem.statement)
+        reply = await budget.send(coqtop, statement, cap=_CONTROL_TIMEOUT_S)
         if not reply.ok:
             raise UnsafeInput(f"statement rejected by Coq: {reply.error}")
         # The name Coq itself gives the proof must be the one the checks read (and that the
@@ -210,7 +249,7 @@ class CoqSession:
             raise UnsafeInput(f"statement opened {len(goals)} goals, not one")
         self.root = self.tree.set_root(None, goals)
 
-    async def _load_context(self) -> None:
+    async def _load_context(self, budget: _LoadBudget) -> None:
         """Bring a library process to the end of this theorem's context (see ``_Worker``)."""
         assert self.worker is not None and self.theorem.library is not None
         try:
@@ -223,7 +262,7 @@ class CoqSession:
         del prompts[position + 1 :]
         for index in range(len(prompts) - 1, position):
             sentence = context.sentences[index]
-            reply = await self._control(sentence, self.environment.limits.check_timeout_s)
+            reply = await budget.send(self.worker.coqtop, sentence)
             if not reply.ok:
                 raise UnsafeInput(
                     f"the context of {self.theorem.library.module} failed to load at sentence "
@@ -231,7 +270,7 @@ class CoqSession:
                 )
             prompts.append(reply.prompt)
         for sentence in self.environment.library_extras:
-            reply = await self._control(sentence, self.environment.limits.start_timeout_s)
+            reply = await budget.send(self.worker.coqtop, sentence)
             if not reply.ok:
                 raise ProverCrash(f"{sentence!r} failed after the context: {reply.error}")
 
