@@ -158,7 +158,10 @@ def summary_rows(runs: Sequence, total: int, confirmed: dict[str, int]) -> list[
         others = set().union(*(s for m, s in solved_by.items() if m != run.method))
         calls = sum(r.stats["policy_calls"] for r in run.rows)
         policy_s = sum(r.stats["time_policy_s"] for r in run.rows)
-        search_s = sum(r.stats["time_total_s"] for r in run.rows)
+        # Time queued for a prover process depends on the concurrency, not on the method.
+        search_s = sum(
+            r.stats["time_total_s"] - r.stats.get("time_waiting_s", 0.0) for r in run.rows
+        )
         rows.append({
             "method": run.method,
             "solved": len(run.solved),

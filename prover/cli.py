@@ -111,7 +111,9 @@ def print_result(result: SearchResult, as_json: bool) -> None:
     click.echo(
         f"expansions {s.expansions}, prover calls {s.prover_calls}, max depth {s.max_depth}, "
         f"time {s.time_total_s:.2f}s (prover {s.time_prover_s:.2f}s, policy "
-        f"{s.time_policy_s:.2f}s, check {s.time_check_s:.2f}s)"
+        f"{s.time_policy_s:.2f}s, check {s.time_check_s:.2f}s"
+        + (f", waiting for a prover {s.time_waiting_s:.2f}s" if s.time_waiting_s >= 0.01 else "")
+        + ")"
     )
 
 

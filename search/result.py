@@ -66,15 +66,17 @@ class SearchStats(BaseModel):
     time_total_s: float = 0.0
 
     @property
+    def time_searching_s(self) -> float:
+        """The search's own wall time: the total less the wait for a process, which depends
+        on how many searches share the pool. Rates (expansions per second) divide by this."""
+        return max(0.0, self.time_total_s - self.time_waiting_s)
+
+    @property
     def time_ours_s(self) -> float:
         """Time spent in the search itself (queueing, scoring, bookkeeping)."""
         return max(
             0.0,
-            self.time_total_s
-            - self.time_waiting_s
-            - self.time_prover_s
-            - self.time_policy_s
-            - self.time_check_s,
+            self.time_searching_s - self.time_prover_s - self.time_policy_s - self.time_check_s,
         )
 
 
