@@ -12,6 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.limits import BodySizeLimit
 from api.routes import checks, evals, health, proofs
+from api.routes.ui import mount_ui
 from api.settings import Settings
 from search.queue import JobQueue, connect
 
@@ -47,4 +48,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in (proofs.router, checks.router, evals.router, health.router):
         app.include_router(router)
+    mount_ui(app)
     return app

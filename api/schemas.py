@@ -96,6 +96,11 @@ class EvalRequest(BaseModel):
     names: list[str] | None = Field(default=None, max_length=10_000)
     strategy: Strategy = Strategy.BEST_FIRST
     budget: SearchConfig = Field(default_factory=SearchConfig)
+    trees: bool = Field(
+        default=False,
+        description="keep each job's search tree (read at /v1/proofs/{job}); off by default, "
+        "as the trees of hundreds of searches would dwarf the results",
+    )
 
     @model_validator(mode="after")
     def _split_of_the_benchmark(self) -> EvalRequest:
@@ -105,7 +110,7 @@ class EvalRequest(BaseModel):
 
     def config(self) -> SearchConfig:
         # Trees of hundreds of searches would dwarf the results; ``prover eval`` drops them too.
-        return self.budget.model_copy(update={"strategy": self.strategy, "record_tree": False})
+        return self.budget.model_copy(update={"strategy": self.strategy, "record_tree": self.trees})
 
 
 class EvalAccepted(BaseModel):

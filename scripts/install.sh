@@ -14,8 +14,10 @@ if ! command -v coqtop >/dev/null || ! dpkg -s "${PACKAGES[@]}" >/dev/null 2>&1;
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
 fi
 # The service's tests start their own redis-server and validate docker-compose.yml with
-# docker-compose 1.29; no Docker engine is needed (hence no recommends).
-SERVICE_PACKAGES=(redis-server docker-compose)
+# docker-compose 1.29; no Docker engine is needed (hence no recommends). The dashboard's tests
+# drive Debian's headless Chromium (Playwright is pointed at /usr/bin/chromium; it downloads
+# no browser of its own).
+SERVICE_PACKAGES=(redis-server docker-compose chromium)
 if ! dpkg -s "${SERVICE_PACKAGES[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \

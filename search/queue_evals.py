@@ -3,7 +3,8 @@ progress counted by the queue's result script and rows read back from the durabl
 
 ``{prefix}:eval:{id}`` holds the run (config, totals, ``done`` and ``status:<s>`` counters,
 incremented once per job by the same atomic write that stores its result);
-``{prefix}:eval:{id}:jobs`` lists its job ids in benchmark order.
+``{prefix}:eval:{id}:jobs`` lists its job ids in benchmark order; ``{prefix}:evals`` is the
+index of runs (a sorted set scored by creation time), which the dashboard lists.
 """
 
 from __future__ import annotations
@@ -37,10 +38,19 @@ class EvalRuns:
                      "done": 0, "created_at": time.time()},
         )  # fmt: skip
         specs = [JobSpec(theorem=t, config=config, eval_id=eval_id) for t in theorems]
+        await self.redis.zadd(self.index_key, {eval_id: time.time()})
         job_ids = await self.queue.submit_many(specs)
         for start in range(0, len(job_ids), 1000):
             await self.redis.rpush(f"{self.key(eval_id)}:jobs", *job_ids[start : start + 1000])
         return eval_id
+
+    @property
+    def index_key(self) -> str:
+        return f"{self.queue.prefix}:evals"
+
+    async def newest(self, limit: int) -> list[str]:
+        """The ids of the ``limit`` most recent runs, newest first."""
+        return await self.redis.zrevrange(self.index_key, 0, limit - 1)
 
     async def record(self, eval_id: str) -> dict[str, str] | None:
         return await self.redis.hgetall(self.key(eval_id)) or None

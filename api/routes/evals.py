@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from api.auth import require_key
 from api.deps import QueueDep, benchmark_theorems, not_found, require_worker
 from api.schemas import EvalAccepted, EvalRequest, EvalView
+from api.sse import KEEPALIVE, KEEPALIVE_MS, event, sse_response
 from search.config import SearchConfig, Strategy
 from search.queue_evals import EvalRuns, mean_pass_at_k
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
+
+#: How often an eval's event stream reads the run's counters.
+EVAL_POLL_S = 0.5
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(require_key)])
@@ -44,17 +50,14 @@ async def create_eval(body: EvalRequest, request: Request, queue: QueueDep) -> E
     )
 
 
-@router.get("/{eval_id}")
-async def get_eval(eval_id: str, queue: QueueDep) -> EvalView:
-    runs = EvalRuns(queue)
+async def eval_view(runs: EvalRuns, eval_id: str) -> EvalView | None:
+    """The run's progress and counters, or None when there is no such run."""
     record = await runs.record(eval_id)
     if record is None:
-        raise not_found("evaluation", eval_id)
+        return None
     config = SearchConfig.model_validate_json(record["config"])
-    done = int(record["done"])
-    by_status = {
-        k.removeprefix("status:"): int(v) for k, v in record.items() if k.startswith("status:")
-    }
+    counts = eval_counts(record)
+    done, by_status = counts["done"], counts["by_status"]
     pass_at_k = None
     if config.strategy is Strategy.PASS_AT_N and not config.early_stop and done:
         pass_at_k = mean_pass_at_k([row async for row in runs.rows(eval_id)])
@@ -65,7 +68,7 @@ async def get_eval(eval_id: str, queue: QueueDep) -> EvalView:
         benchmark=record["benchmark"],
         split=record["split"],
         config=config,
-        total=int(record["total"]),
+        total=counts["total"],
         done=done,
         solved=solved,
         solved_rate=solved / done if done else None,
@@ -73,6 +76,64 @@ async def get_eval(eval_id: str, queue: QueueDep) -> EvalView:
         pass_at_k=pass_at_k,
         created_at=float(record["created_at"]),
     )
+
+
+@router.get("")
+async def list_evals(
+    queue: QueueDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[EvalView]:
+    """The most recent runs, newest first, each with its progress."""
+    runs = EvalRuns(queue)
+    views = [await eval_view(runs, eval_id) for eval_id in await runs.newest(limit)]
+    return [view for view in views if view is not None]
+
+
+@router.get("/{eval_id}")
+async def get_eval(eval_id: str, queue: QueueDep) -> EvalView:
+    view = await eval_view(EvalRuns(queue), eval_id)
+    if view is None:
+        raise not_found("evaluation", eval_id)
+    return view
+
+
+@router.get("/{eval_id}/events")
+async def eval_events(eval_id: str, request: Request, queue: QueueDep) -> StreamingResponse:
+    """Server-sent events: ``progress`` (total, done and the counts by status) whenever they
+    change, then ``done`` once every job has finished, after which the stream ends. The run's
+    counters are read every ``EVAL_POLL_S``: they live in one hash that the queue's result
+    script increments, so a poll is one small read whatever the number of jobs."""
+    runs = EvalRuns(queue)
+    if await runs.record(eval_id) is None:
+        raise not_found("evaluation", eval_id)
+
+    async def stream() -> AsyncIterator[str]:
+        last: dict | None = None
+        idle_s = 0.0
+        while not await request.is_disconnected():
+            record = await runs.record(eval_id)
+            if record is None:  # deleted while watched
+                return
+            counts = eval_counts(record)
+            if counts != last:
+                last, idle_s = counts, 0.0
+                finished = counts["done"] >= counts["total"]
+                yield event("done" if finished else "progress", counts)
+                if finished:
+                    return
+            elif idle_s >= KEEPALIVE_MS / 1000:
+                idle_s = 0.0
+                yield KEEPALIVE
+            await asyncio.sleep(EVAL_POLL_S)
+            idle_s += EVAL_POLL_S
+
+    return sse_response(stream())
+
+
+def eval_counts(record: dict[str, str]) -> dict:
+    by_status = {
+        k.removeprefix("status:"): int(v) for k, v in record.items() if k.startswith("status:")
+    }
+    return {"total": int(record["total"]), "done": int(record["done"]), "by_status": by_status}
 
 
 @router.get("/{eval_id}/results.jsonl")

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from api.auth import require_key
 from api.deps import QueueDep, benchmark_theorems, not_found, require_worker
 from api.schemas import CancelAccepted, JobAccepted, JobView, ProofRequest
+from api.sse import KEEPALIVE, KEEPALIVE_MS, event, sse_response
 from search.benchmarks import BenchmarkError, find_theorem
 from search.env import coq_syntax, lean_syntax
 from search.queue_jobs import TERMINAL, JobSpec, JobStatus, parse_spec
@@ -21,9 +22,6 @@ from search.types import ProverKind, Theorem, UnsafeInput
 
 router = APIRouter(prefix="/v1/proofs", tags=["proofs"])
 
-#: How long an idle event stream waits before a keep-alive comment; below redis-py's 5 s
-#: default socket timeout, which a longer blocking read would run into.
-KEEPALIVE_MS = 3_000
 #: Event ids are Redis stream ids: milliseconds-sequence.
 EVENT_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
@@ -132,16 +130,12 @@ async def job_events(
         while not await request.is_disconnected():
             batch = await queue.events(job_id, after, block_ms=KEEPALIVE_MS)
             if not batch:
-                yield ": keep-alive\n\n"
+                yield KEEPALIVE
                 continue
             for event_id, kind, data in batch:
                 after = event_id
-                yield f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data)}\n\n"
+                yield event(kind, data, event_id)
                 if kind == "result":
                     return
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(stream())

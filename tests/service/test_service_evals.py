@@ -96,3 +96,37 @@ def test_a_coqlib_eval_runs_library_theorems_in_their_contexts(api, workers, rdb
     assert wrong.status_code == 422 and "not in the valid split" in wrong.text
     lean = api.post("/v1/evals", json={**body, "prover": "lean"})
     assert lean.status_code == 422 and "coqlib is a Coq benchmark" in lean.text
+
+
+def test_runs_are_listed_newest_first_and_stream_their_progress(api, workers, rdb, minif2f_coq):
+    """What the dashboard reads: the index of runs, and an event per change of the counters
+    ending with ``done``; ``trees`` keeps the jobs' trees."""
+    workers("w1", concurrency=1)
+    wait_registered(rdb, "w1")
+    first = api.post("/v1/evals", json={"split": "test", "names": NAMES[:1], "budget": BUDGET})
+    body = {"split": "test", "names": NAMES, "budget": BUDGET, "trees": True}
+    second = api.post("/v1/evals", json=body)
+    assert first.status_code == second.status_code == 202, (first.text, second.text)
+    first_id, second_id = first.json()["id"], second.json()["id"]
+    events = []
+    with api.stream("GET", f"/v1/evals/{second_id}/events", timeout=120) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line.removeprefix("data: "))))
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) <= {"progress"}, kinds
+    done = [data["done"] for _, data in events]
+    assert done == sorted(done) and len(set(done)) == len(done) and done[-1] == 3
+    assert events[-1][1]["by_status"] == {"proved": 2, "failed": 1}
+    listed = [view["id"] for view in api.get("/v1/evals").json()]
+    assert listed[:2] == [second_id, first_id]
+    assert api.get("/v1/evals", params={"limit": 1}).json()[0]["id"] == second_id
+    assert api.get("/v1/evals", params={"limit": 0}).status_code == 422
+    row = next(r for r in (json.loads(x) for x in api.get(f"/v1/evals/{second_id}/results.jsonl")
+                           .text.splitlines()) if r["status"] == "proved")  # fmt: skip
+    assert api.get(f"/v1/proofs/{row['job']}").json()["result"]["tree"]
+    assert api.get("/v1/evals/nope/events").status_code == 404
