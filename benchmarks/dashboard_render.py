@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import random
 import shutil
 import socket
@@ -29,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from search.config import QueueConfig, SearchConfig
+from search.machine import describe, machine
 from search.queue import JobQueue, connect
 from search.queue_evals import EvalRuns
 from search.queue_jobs import JobSpec, JobStatus
@@ -183,6 +183,7 @@ def run(argv: list[str] | None = None) -> None:
                 # Collapsing and expanding the tree's root re-lays out the whole tree.
                 page.goto(pages["tree"][0])
                 page.wait_for_selector(pages["tree"][1])
+                visible = int(page.locator("#tree").get_attribute("data-visible-nodes"))
                 toggles = page.evaluate("""() => { const t = window.dcoproverTree, out = [];
                     for (let i = 0; i < 4; i++) { const s = performance.now();
                     t.toggle(t.full.data.id); out.push(performance.now() - s); }
@@ -194,12 +195,12 @@ def run(argv: list[str] | None = None) -> None:
             redis_server.terminate()
     report = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                   f"{__import__('os').cpu_count()} cores",
+        "machine": describe(machine()),
         "chromium": version,
         "theorems": args.theorems,
         "tree_nodes": args.tree_nodes,
         "pages": rows,
+        "tree_visible_nodes": visible,
         "tree_toggle_ms": [round(t, 1) for t in toggles],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +228,8 @@ def markdown(report: dict) -> str:
         for row in rows:
             lines.append(f"| {name} | {row['until_drawn_s']:.2f} | {row['page_render_ms']:.0f} | "
                          f"{row['long_tasks']} | {row['longest_task_ms']:.0f} |")  # fmt: skip
-    lines += ["", "Collapsing or expanding the tree's root (a whole re-layout and redraw), ms: "
+    lines += ["", f"The tree page drew all {report['tree_visible_nodes']} nodes. "
+              "Collapsing or expanding the tree's root (a whole re-layout and redraw), ms: "
               + ", ".join(f"{t:.0f}" for t in report["tree_toggle_ms"]), ""]
     return "\n".join(lines)
 

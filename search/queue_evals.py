@@ -55,6 +55,14 @@ class EvalRuns:
     async def record(self, eval_id: str) -> dict[str, str] | None:
         return await self.redis.hgetall(self.key(eval_id)) or None
 
+    async def records(self, eval_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Several runs' records in one round trip; runs that are gone are left out."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for eval_id in eval_ids:
+                pipe.hgetall(self.key(eval_id))
+            replies = await pipe.execute()
+        return {eval_id: r for eval_id, r in zip(eval_ids, replies, strict=True) if r}
+
     async def rows(self, eval_id: str) -> AsyncIterator[dict]:
         """One row per finished theorem, in benchmark order: the theorem, the job, the versions
         of what ran and the search result (without its tree), like ``prover eval``'s rows."""

@@ -88,6 +88,42 @@ async def list_evals(
     return [view for view in views if view is not None]
 
 
+@router.get("/events")
+async def all_eval_events(
+    request: Request, queue: QueueDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> StreamingResponse:
+    """Server-sent events for a list of runs in one stream (a browser holds about six
+    connections per server, so a page cannot open one stream per run): ``progress`` with the
+    run's ``id`` and counters whenever those of one of the newest ``limit`` runs change, a
+    new run included. Runs already finished when the stream opens send nothing. The stream
+    does not end; the client closes it."""
+    runs = EvalRuns(queue)
+
+    async def stream() -> AsyncIterator[str]:
+        last: dict[str, dict] = {}
+        first = True
+        idle_s = 0.0
+        while not await request.is_disconnected():
+            sent = False
+            for eval_id, record in (await runs.records(await runs.newest(limit))).items():
+                counts = eval_counts(record)
+                if last.get(eval_id) == counts:
+                    continue
+                finished_before = first and counts["done"] >= counts["total"]
+                last[eval_id] = counts
+                if not finished_before:
+                    sent = True
+                    yield event("progress", {"id": eval_id, **counts})
+            first = False
+            idle_s = 0.0 if sent else idle_s + EVAL_POLL_S
+            if idle_s >= KEEPALIVE_MS / 1000:
+                idle_s = 0.0
+                yield KEEPALIVE
+            await asyncio.sleep(EVAL_POLL_S)
+
+    return sse_response(stream())
+
+
 @router.get("/{eval_id}")
 async def get_eval(eval_id: str, queue: QueueDep) -> EvalView:
     view = await eval_view(EvalRuns(queue), eval_id)

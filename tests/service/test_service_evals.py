@@ -4,6 +4,7 @@ progress, solved count, pass@k so far and the rows as JSONL."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -108,15 +109,9 @@ def test_runs_are_listed_newest_first_and_stream_their_progress(api, workers, rd
     second = api.post("/v1/evals", json=body)
     assert first.status_code == second.status_code == 202, (first.text, second.text)
     first_id, second_id = first.json()["id"], second.json()["id"]
-    events = []
     with api.stream("GET", f"/v1/evals/{second_id}/events", timeout=120) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                kind = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line.removeprefix("data: "))))
+        events = list(sse(stream.iter_lines()))
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "done" and set(kinds[:-1]) <= {"progress"}, kinds
     done = [data["done"] for _, data in events]
@@ -130,3 +125,34 @@ def test_runs_are_listed_newest_first_and_stream_their_progress(api, workers, rd
                            .text.splitlines()) if r["status"] == "proved")  # fmt: skip
     assert api.get(f"/v1/proofs/{row['job']}").json()["result"]["tree"]
     assert api.get("/v1/evals/nope/events").status_code == 404
+
+
+def sse(lines) -> Iterator[tuple[str, dict]]:
+    """(event, data) pairs of a server-sent event stream's lines."""
+    kind = None
+    for line in lines:
+        if line.startswith("event: "):
+            kind = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            yield kind, json.loads(line.removeprefix("data: "))
+
+
+def test_one_stream_follows_every_running_run(api, workers, rdb, minif2f_coq):
+    """The list page's stream: runs finished before it opened send nothing, a running one
+    sends its counters as they change."""
+    workers("w1", concurrency=1)
+    wait_registered(rdb, "w1")
+    finished_id, _ = run_eval(api, {"split": "test", "names": NAMES[:1], "budget": BUDGET})
+    seen = []
+    with api.stream("GET", "/v1/evals/events", timeout=120) as stream:
+        running = api.post("/v1/evals", json={"split": "test", "names": NAMES, "budget": BUDGET})
+        running_id = running.json()["id"]
+        for kind, data in sse(stream.iter_lines()):
+            assert kind == "progress"
+            seen.append(data)
+            if data["id"] == running_id and data["done"] == data["total"]:
+                break
+    assert {data["id"] for data in seen} == {running_id}, seen
+    done = [data["done"] for data in seen]
+    assert done == sorted(done) and done[-1] == 3
+    assert finished_id != running_id

@@ -122,6 +122,7 @@ async function renderEvals(main) {
     return;
   }
   const body = h("tbody");
+  const updaters = new Map();
   for (const run of runs) {
     const progress = h("progress", { max: run.total, value: run.done,
       "aria-label": `progress of ${run.id}` });
@@ -132,14 +133,17 @@ async function renderEvals(main) {
       h("td", {}, `${run.benchmark} ${run.split}`), h("td", {}, run.prover),
       h("td", {}, run.config.strategy), h("td", {}, progress), done, solved,
       h("td", {}, when(run.created_at))));
-    if (run.done < run.total) {
-      const update = (counts) => {
-        progress.value = counts.done;
-        done.textContent = `${counts.done}/${counts.total}`;
-        solved.textContent = counts.by_status.proved || 0;
-      };
-      watch(`/v1/evals/${run.id}/events`, { progress: update, done: update });
-    }
+    updaters.set(run.id, (counts) => {
+      progress.value = counts.done;
+      done.textContent = `${counts.done}/${counts.total}`;
+      solved.textContent = counts.by_status.proved || 0;
+    });
+  }
+  // One stream for every run (a browser holds only about six connections to a server).
+  if (runs.some((r) => r.done < r.total)) {
+    watch("/v1/evals/events?limit=200", {
+      progress: (c) => (updaters.get(c.id) || (() => {}))(c),
+    });
   }
   main.append(h("table", {},
     h("thead", {}, h("tr", {}, ["run", "benchmark", "prover", "strategy", "progress", "done",
