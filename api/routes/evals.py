@@ -96,7 +96,8 @@ async def all_eval_events(
     connections per server, so a page cannot open one stream per run): ``progress`` with the
     run's ``id`` and counters whenever those of one of the newest ``limit`` runs change, a
     new run included. Runs already finished when the stream opens send nothing. The stream
-    does not end; the client closes it."""
+    ends, after a final ``done`` event, once every one of those runs has finished (at once
+    when there is none running)."""
     runs = EvalRuns(queue)
 
     async def stream() -> AsyncIterator[str]:
@@ -105,7 +106,8 @@ async def all_eval_events(
         idle_s = 0.0
         while not await request.is_disconnected():
             sent = False
-            for eval_id, record in (await runs.records(await runs.newest(limit))).items():
+            records = await runs.records(await runs.newest(limit))
+            for eval_id, record in records.items():
                 counts = eval_counts(record)
                 if last.get(eval_id) == counts:
                     continue
@@ -115,6 +117,9 @@ async def all_eval_events(
                     sent = True
                     yield event("progress", {"id": eval_id, **counts})
             first = False
+            if all(c["done"] >= c["total"] for c in last.values()):
+                yield event("done", {"runs": len(records)})
+                return
             idle_s = 0.0 if sent else idle_s + EVAL_POLL_S
             if idle_s >= KEEPALIVE_MS / 1000:
                 idle_s = 0.0

@@ -139,20 +139,19 @@ def sse(lines) -> Iterator[tuple[str, dict]]:
 
 def test_one_stream_follows_every_running_run(api, workers, rdb, minif2f_coq):
     """The list page's stream: runs finished before it opened send nothing, a running one
-    sends its counters as they change."""
+    sends its counters as they change, and the stream ends once none is running."""
     workers("w1", concurrency=1)
     wait_registered(rdb, "w1")
     finished_id, _ = run_eval(api, {"split": "test", "names": NAMES[:1], "budget": BUDGET})
-    seen = []
+    with api.stream("GET", "/v1/evals/events", timeout=30) as stream:
+        assert [kind for kind, _ in sse(stream.iter_lines())] == ["done"]  # nothing running
+    running = api.post("/v1/evals", json={"split": "test", "names": NAMES, "budget": BUDGET})
+    running_id = running.json()["id"]
     with api.stream("GET", "/v1/evals/events", timeout=120) as stream:
-        running = api.post("/v1/evals", json={"split": "test", "names": NAMES, "budget": BUDGET})
-        running_id = running.json()["id"]
-        for kind, data in sse(stream.iter_lines()):
-            assert kind == "progress"
-            seen.append(data)
-            if data["id"] == running_id and data["done"] == data["total"]:
-                break
-    assert {data["id"] for data in seen} == {running_id}, seen
+        events = list(sse(stream.iter_lines()))
+    assert events[-1] == ("done", {"runs": 2})
+    seen = [data for kind, data in events[:-1]]
+    assert {kind for kind, _ in events[:-1]} == {"progress"}
+    assert {data["id"] for data in seen} == {running_id} and finished_id != running_id, seen
     done = [data["done"] for data in seen]
     assert done == sorted(done) and done[-1] == 3
-    assert finished_id != running_id

@@ -34,6 +34,8 @@ def test_an_evaluation_s_progress_moves_while_it_runs(api, workers, rdb, page, m
     workers("w1", concurrency=1)
     wait_registered(rdb, "w1")
     eval_id = start_eval(api)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/events" in r.url else None)
     page.goto(f"/ui/#/evals/{eval_id}")
     progress = page.locator("#eval-progress")
     progress.wait_for()
@@ -53,6 +55,10 @@ def test_an_evaluation_s_progress_moves_while_it_runs(api, workers, rdb, page, m
     seen = page.evaluate("() => { clearInterval(window.noting); return window.seen; }")
     assert min(seen) < 3, f"the page never saw the run unfinished: {seen}"
     assert sorted(seen) == seen, f"progress went backwards: {seen}"
+    # The stream's last event closes it: no reconnecting to a finished run (EventSource
+    # retries after about 3 s).
+    page.wait_for_timeout(4_000)
+    assert len(streams) == 1, streams
     # Once done: the counts, the category table, the time split and every row.
     page.wait_for_selector("#eval-rows tbody tr >> nth=2")
     counts = page.locator("#eval-counts").inner_text()

@@ -51,10 +51,15 @@ async function getRows(evalId) {
   return (await response.text()).split("\n").filter(Boolean).map((line) => JSON.parse(line));
 }
 
+/** Follow a stream until its last event (``done``, or a job's ``result``): the server ends
+ * the stream there, and an EventSource left open would reconnect to it again and again. */
 function watch(url, handlers) {
   const source = new EventSource(url);
-  for (const [kind, handler] of Object.entries(handlers)) {
-    source.addEventListener(kind, (e) => handler(JSON.parse(e.data)));
+  for (const kind of new Set([...Object.keys(handlers), "done", "result"])) {
+    source.addEventListener(kind, (e) => {
+      if (handlers[kind]) handlers[kind](JSON.parse(e.data));
+      if (kind === "done" || kind === "result") source.close();
+    });
   }
   cleanups.push(() => source.close());
   return source;
@@ -143,7 +148,7 @@ async function renderEvals(main) {
   if (runs.some((r) => r.done < r.total)) {
     watch("/v1/evals/events?limit=200", {
       progress: (c) => (updaters.get(c.id) || (() => {}))(c),
-    });
+    });  // its "done" (every run finished) closes it
   }
   main.append(h("table", {},
     h("thead", {}, h("tr", {}, ["run", "benchmark", "prover", "strategy", "progress", "done",
