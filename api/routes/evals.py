@@ -50,17 +50,20 @@ async def create_eval(body: EvalRequest, request: Request, queue: QueueDep) -> E
     )
 
 
-async def eval_view(runs: EvalRuns, eval_id: str) -> EvalView | None:
-    """The run's progress and counters, or None when there is no such run."""
-    record = await runs.record(eval_id)
+async def eval_view(
+    runs: EvalRuns, eval_id: str, record: dict[str, str] | None = None, pass_at_k: bool = True
+) -> EvalView | None:
+    """The run's progress and counters, or None when there is no such run. ``pass_at_k``
+    False leaves the estimate out: it reads every row of the run."""
+    record = record or await runs.record(eval_id)
     if record is None:
         return None
     config = SearchConfig.model_validate_json(record["config"])
     counts = eval_counts(record)
     done, by_status = counts["done"], counts["by_status"]
-    pass_at_k = None
-    if config.strategy is Strategy.PASS_AT_N and not config.early_stop and done:
-        pass_at_k = mean_pass_at_k([row async for row in runs.rows(eval_id)])
+    estimate = None
+    if pass_at_k and config.strategy is Strategy.PASS_AT_N and not config.early_stop and done:
+        estimate = mean_pass_at_k([row async for row in runs.rows(eval_id)])
     solved = by_status.get("proved", 0)
     return EvalView(
         id=eval_id,
@@ -73,7 +76,7 @@ async def eval_view(runs: EvalRuns, eval_id: str) -> EvalView | None:
         solved=solved,
         solved_rate=solved / done if done else None,
         by_status=by_status,
-        pass_at_k=pass_at_k,
+        pass_at_k=estimate,
         created_at=float(record["created_at"]),
     )
 
@@ -82,9 +85,11 @@ async def eval_view(runs: EvalRuns, eval_id: str) -> EvalView | None:
 async def list_evals(
     queue: QueueDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[EvalView]:
-    """The most recent runs, newest first, each with its progress."""
+    """The most recent runs, newest first, each with its progress (read in one round trip;
+    ``pass_at_k`` is left out, as it reads every row: ``GET /v1/evals/{id}`` has it)."""
     runs = EvalRuns(queue)
-    views = [await eval_view(runs, eval_id) for eval_id in await runs.newest(limit)]
+    records = await runs.records(await runs.newest(limit))
+    views = [await eval_view(runs, i, record, pass_at_k=False) for i, record in records.items()]
     return [view for view in views if view is not None]
 
 
