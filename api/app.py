@@ -14,6 +14,7 @@ from api.limits import BodySizeLimit
 from api.routes import checks, evals, health, proofs
 from api.routes.ui import mount_ui
 from api.settings import Settings
+from api.sse import StreamSlots
 from search.queue import JobQueue, connect
 
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.benchmarks = {}
         app.state.benchmark_failures = {}
         app.state.workers_seen = {}
+        app.state.event_streams = StreamSlots(settings.max_event_streams)
         try:
             yield
         finally:
@@ -36,6 +38,8 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Proof search as a service: submit a theorem, get a machine-checked proof.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api.routes.ui from vendored files, not from a CDN
+        redoc_url=None,  # ReDoc has no vendored copy: /docs and /openapi.json are enough
     )
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from search.config import QueueConfig
 from search.types import ProverKind
@@ -18,8 +18,9 @@ class Settings(BaseModel):
     ``auth`` False serves mutating routes without keys (local use only). ``data``: per prover,
     the benchmark JSONL or checkout used for jobs and evals named by benchmark (absent: the
     statements shipped with dcoprover). ``queue`` must be the workers' (the lease above all).
-    ``redis_connections`` bounds the Redis pool (each open event stream holds one
-    connection)."""
+    ``redis_connections`` bounds the Redis pool; each open event stream holds one connection
+    while it waits, so at most ``max_event_streams`` are open at once (more get 503), and the
+    rest of the pool always serves requests."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -29,4 +30,14 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
     data: dict[ProverKind, Path] = Field(default_factory=dict)
     queue: QueueConfig = Field(default_factory=QueueConfig)
-    redis_connections: int = Field(default=256, ge=1)
+    redis_connections: int = Field(default=256, ge=2)
+    max_event_streams: int = Field(default=128, ge=1)
+
+    @model_validator(mode="after")
+    def _streams_leave_connections_for_requests(self) -> Settings:
+        if self.max_event_streams >= self.redis_connections:
+            raise ValueError(
+                f"max_event_streams ({self.max_event_streams}) must be below redis_connections "
+                f"({self.redis_connections}): streams would take every connection requests need"
+            )
+        return self

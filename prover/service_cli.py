@@ -52,9 +52,25 @@ REDIS_HELP = "Redis URL, e.g. redis://localhost:6379/0."
     help="The same for Lean (MiniF2F-Lean4 JSONL).",
 )
 @click.option("--max-body-bytes", type=int, default=None, help="Request size limit.")
+@click.option(
+    "--max-event-streams",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Event streams open at once (each holds one of the 256 Redis connections); more get 503.",
+)
 @model_options(QueueConfig, skip=("max_deliveries",))
 def api_command(
-    redis_url, host, port, keys_file, insecure_no_auth, data, lean_data, max_body_bytes, **queue
+    redis_url,
+    host,
+    port,
+    keys_file,
+    insecure_no_auth,
+    data,
+    lean_data,
+    max_body_bytes,
+    max_event_streams,
+    **queue,
 ) -> None:
     """Serve the HTTP API (FastAPI under uvicorn) in front of the Redis queue."""
     import uvicorn
@@ -77,6 +93,7 @@ def api_command(
         key_hashes=key_hashes,
         auth=not insecure_no_auth,
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        max_event_streams=max_event_streams,
         data={
             prover: path
             for prover, path in ((ProverKind.COQ, data), (ProverKind.LEAN, lean_data))

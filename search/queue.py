@@ -191,6 +191,14 @@ class JobQueue:
             return []
         return [(eid, f["type"], json.loads(f["data"])) for eid, f in reply[0][1]]
 
+    async def last_event(self, job_id: str) -> tuple[str, str, dict] | None:
+        """The newest event as ``(event id, type, data)``: a finished job's is its result."""
+        reply = await self.redis.xrevrange(self.events_key(job_id), count=1)
+        if not reply:
+            return None
+        eid, fields = reply[0]
+        return eid, fields["type"], json.loads(fields["data"])
+
     async def live_workers(self, prover: str) -> int:
         """Workers for ``prover`` that renewed their registration within one lease."""
         cutoff = time.time() - self.lease_ms / 1000

@@ -7,8 +7,9 @@ Every field is JSON-serialisable (pydantic), so the same object is printed by ``
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from search.config import SearchConfig
 
@@ -28,14 +29,24 @@ class NodeStatus(StrEnum):
     MERGED = "merged"
 
 
+def _null_is_minus_infinity(value: object) -> object:
+    return float("-inf") if value is None else value
+
+
+#: A log-probability or score. JSON has no infinity: pydantic writes -inf (a policy's log-prob
+#: of an impossible tactic) and NaN as null, so null reads back as -inf instead of failing the
+#: whole result.
+LogValue = Annotated[float, BeforeValidator(_null_is_minus_infinity)]
+
+
 class TreeNode(BaseModel):
     """One node of the explored tree: the tactic that led here and what it produced."""
 
     id: int
     parent: int | None
     tactic: str | None
-    logprob: float = 0.0
-    score: float = 0.0
+    logprob: LogValue = 0.0
+    score: LogValue = 0.0
     depth: int = 0
     status: NodeStatus = NodeStatus.OPEN
     goals: list[str] = Field(default_factory=list)

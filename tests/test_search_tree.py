@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.result import NodeStatus, SearchStats
+from search.result import NodeStatus, SearchResult, SearchStats, SearchStatus
 from search.search_tree import SearchTree, run_step
 from search.types import Failed, Goals, ProofState, ProverTimeout
 
@@ -63,3 +63,19 @@ async def test_a_fault_in_a_step_is_a_counted_failure_not_an_exception():
     assert isinstance(outcome, Failed) and "ProverTimeout: tactic ran past 3 s" in outcome.message
     assert isinstance(await run_step(fine(), stats), Goals)
     assert (stats.prover_faults, stats.prover_calls) == (1, 2)
+
+
+def test_an_infinite_log_prob_survives_the_json_round_trip_the_service_makes():
+    """A worker stores results as JSON, where -inf and NaN become null; the API reads them
+    back, and null must not make the whole job unreadable (it was a 500)."""
+    tree = SearchTree()
+    root = tree.set_root(state("g"))
+    tree.child(root, "impossible", float("-inf"), float("nan"))
+    result = SearchResult(
+        theorem="t", prover="coq", strategy="best-first", status=SearchStatus.FAILED,
+        tree=tree.nodes,
+    )
+    text = result.model_dump_json()
+    assert '"logprob":null' in text and '"score":null' in text
+    node = SearchResult.model_validate_json(text).tree[1]
+    assert node.logprob == node.score == float("-inf")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from search.config import SearchConfig, Strategy
 from search.queue_evals import EvalRuns, mean_pass_at_k
 
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
+log = logging.getLogger(__name__)
 
 #: How often an eval's event stream reads the run's counters.
 EVAL_POLL_S = 0.5
@@ -89,8 +91,19 @@ async def list_evals(
     ``pass_at_k`` is left out, as it reads every row: ``GET /v1/evals/{id}`` has it)."""
     runs = EvalRuns(queue)
     records = await runs.records(await runs.newest(limit))
-    views = [await eval_view(runs, i, record, pass_at_k=False) for i, record in records.items()]
-    return [view for view in views if view is not None]
+    views = []
+    for eval_id, record in records.items():
+        try:
+            view = await eval_view(runs, eval_id, record, pass_at_k=False)
+        except (KeyError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            # One damaged record (written by hand, or by another version) must not take the
+            # whole list, and the dashboard's front page, down with it.
+            log.warning("evaluation %s left out of the list: its record is unreadable: %s",
+                        eval_id, exc)  # fmt: skip
+            continue
+        if view is not None:
+            views.append(view)
+    return views
 
 
 @router.get("/events")
@@ -131,7 +144,7 @@ async def all_eval_events(
                 yield KEEPALIVE
             await asyncio.sleep(EVAL_POLL_S)
 
-    return sse_response(stream())
+    return sse_response(request, stream())
 
 
 @router.get("/{eval_id}")
@@ -172,7 +185,7 @@ async def eval_events(eval_id: str, request: Request, queue: QueueDep) -> Stream
             await asyncio.sleep(EVAL_POLL_S)
             idle_s += EVAL_POLL_S
 
-    return sse_response(stream())
+    return sse_response(request, stream())
 
 
 def eval_counts(record: dict[str, str]) -> dict:

@@ -130,6 +130,14 @@ async def job_events(
         while not await request.is_disconnected():
             batch = await queue.events(job_id, after, block_ms=KEEPALIVE_MS)
             if not batch:
+                # A finished job gets no more events: a cursor at or past its end (a stale or
+                # made-up Last-Event-ID) gets the result again and the stream ends, instead of
+                # keep-alives forever.
+                if (record := await queue.job(job_id)) and record["status"] in TERMINAL:
+                    last = await queue.last_event(job_id)
+                    if last is not None and last[1] == "result" and last[0] != after:
+                        yield event(last[1], last[2], last[0])
+                    return
                 yield KEEPALIVE
                 continue
             for event_id, kind, data in batch:
@@ -138,4 +146,4 @@ async def job_events(
                 if kind == "result":
                     return
 
-    return sse_response(stream())
+    return sse_response(request, stream())

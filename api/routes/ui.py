@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent.parent / "ui" / "static"
@@ -41,12 +42,27 @@ async def ui_root() -> RedirectResponse:
     return RedirectResponse("/ui/")
 
 
-@router.get("/ui/")
+@router.api_route("/ui/", methods=["GET", "HEAD"])
 async def ui_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=HEADERS)
 
 
+@router.get("/docs")
+async def api_docs() -> HTMLResponse:
+    """FastAPI's Swagger UI, with its script and style served from here instead of a CDN:
+    a deployment may have no internet, and a foreign script on this origin could read the
+    dashboard's key from the tab's session storage."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="dcoprover API",
+        swagger_js_url="/ui/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/ui/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="data:,",
+    )
+
+
 def mount_ui(app: FastAPI) -> None:
-    """The page and its static files."""
+    """The page, its static files and the API docs (create the app with ``docs_url=None``:
+    this module serves ``/docs`` itself)."""
     app.include_router(router)
     app.mount("/ui/static", _UiFiles(directory=STATIC), name="ui-static")

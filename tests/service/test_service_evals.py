@@ -125,6 +125,9 @@ def test_runs_are_listed_newest_first_and_stream_their_progress(api, workers, rd
                            .text.splitlines()) if r["status"] == "proved")  # fmt: skip
     assert api.get(f"/v1/proofs/{row['job']}").json()["result"]["tree"]
     assert api.get("/v1/evals/nope/events").status_code == 404
+    # A damaged record (here: a prover no version knows) is left out, not a 500 for the list.
+    rdb.hset(f"prover:eval:{first_id}", "prover", "isabelle")
+    assert [view["id"] for view in api.get("/v1/evals").json()][:1] == [second_id]
 
 
 def sse(lines) -> Iterator[tuple[str, dict]]:

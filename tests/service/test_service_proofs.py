@@ -10,7 +10,15 @@ import time
 import httpx
 import pytest
 
-from support.service_helpers import EASY, finished, hard, wait_job, wait_registered
+from support.service_fixtures import running_api
+from support.service_helpers import (
+    EASY,
+    finished,
+    hard,
+    wait_job,
+    wait_registered,
+    wait_until,
+)
 
 pytestmark = pytest.mark.coq
 
@@ -78,6 +86,34 @@ def test_events_stream_progress_then_the_result(api, workers, rdb):
     assert resumed == events[2:]
     bad = api.get(f"/v1/proofs/{job_id}/events", headers={"Last-Event-ID": "$"})
     assert bad.status_code == 422 and "not an event id" in bad.text
+    # A finished job's stream ends whatever the cursor: at its last event, with nothing more;
+    # past it (made up), with the result again. Neither waits for events that cannot come.
+    assert read_events(api, job_id, **{"Last-Event-ID": events[-1][0]}) == []
+    assert read_events(api, job_id, **{"Last-Event-ID": "99999999999999-0"}) == [events[-1]]
+
+
+def test_event_streams_past_the_limit_get_503_and_requests_still_get_answers(
+    redis_url, tmp_path, workers, rdb
+):
+    workers("w1", concurrency=1)
+    wait_registered(rdb, "w1")
+    with running_api(redis_url, tmp_path, "--max-event-streams", "2") as api:
+        job_id = submit(api, hard(wall_s=30))
+        url = f"/v1/proofs/{job_id}/events"
+        with api.stream("GET", url) as first, api.stream("GET", url) as second:
+            assert first.status_code == second.status_code == 200
+            refused = api.get(url)
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+            assert "event streams are open" in refused.json()["detail"]
+            assert api.get("/v1/evals").status_code == 200
+            assert api.get(f"/v1/proofs/{job_id}").status_code == 200
+        # Both clients went away: their slots come back.
+        def opens() -> bool:
+            with api.stream("GET", url) as third:
+                return third.status_code == 200
+
+        wait_until(opens, 10, "a slot given back")
+        api.delete(f"/v1/proofs/{job_id}")
 
 
 def test_cancel_a_running_job_takes_effect_within_a_second(api, workers, rdb):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -98,28 +99,37 @@ def data_options() -> list[str]:
 @pytest.fixture
 def api(redis_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     """The API under uvicorn as ``prover api`` starts it; a client that sends the key."""
+    with running_api(redis_url, tmp_path) as client:
+        yield client
+
+
+@contextmanager
+def running_api(redis_url: str, tmp_path: Path, *extra: str) -> Iterator[httpx.Client]:
+    """``prover api`` with ``extra`` options, until the block ends; a client with the key."""
     port = free_port()
-    log = (tmp_path / "api.log").open("w")
+    log = (tmp_path / f"api-{port}.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "prover.cli", "api", "--redis", redis_url, "--port", str(port),
-         "--lease", LEASE_S, *data_options()],
+         "--lease", LEASE_S, *data_options(), *extra],
         env=child_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}",
                           headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30)  # fmt: skip
 
     def healthy() -> bool:
-        assert process.poll() is None, (tmp_path / "api.log").read_text()
+        assert process.poll() is None, Path(log.name).read_text()
         try:
             return client.get("/healthz").status_code == 200
         except httpx.TransportError:
             return False
 
     wait_until(healthy, 30, "the API")
-    yield client
-    client.close()
-    stop(process, signal.SIGTERM)
-    log.close()
+    try:
+        yield client
+    finally:
+        client.close()
+        stop(process, signal.SIGTERM)
+        log.close()
 
 
 @pytest.fixture

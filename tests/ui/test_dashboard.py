@@ -4,6 +4,8 @@ from the page comes back proved, and the keyboard reaches every control."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from support.browser import screenshot
@@ -221,3 +223,62 @@ def test_the_keyboard_reaches_every_control(api, workers, rdb, page, minif2f_coq
         page.wait_for_timeout(200)  # charts and the tree are drawn on the next frame
         missing = controls(page) - tab_through(page)
         assert not missing, f"{hash_}: Tab never reaches {sorted(missing)}"
+
+
+def test_odd_input_gets_a_message_and_keeps_the_page(api, workers, rdb, page):
+    """What red-teaming found: a malformed hash blanked the page, the skip link threw away a
+    half-typed theorem, a tree that is not a tree drew nothing and said nothing, a null score
+    (an infinite log-prob) crashed the side panel, and a double press queued two jobs."""
+    page.goto("/ui/#/evals/%")
+    page.wait_for_function("() => document.body.dataset.ready === '#/evals/%'")
+    assert "URI" in page.locator("#error").inner_text()
+
+    page.goto("/ui/#/submit")
+    page.fill("#submit-statement", COMM["statement"])
+    page.focus("a.skip")
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    assert page.input_value("#submit-statement") == COMM["statement"]
+
+    workers("w1")
+    wait_registered(rdb, "w1")
+    page.fill("#key-input", API_KEY)
+    page.click("#key-save")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.evaluate("() => { const f = document.querySelector('form.submit');"
+                  " f.requestSubmit(); f.requestSubmit(); }")  # fmt: skip
+    page.wait_for_url("**/ui/#/jobs/*")
+    assert len(posts) == 1, posts
+    job_id = page.url.rsplit("/", 1)[1]
+    job = wait_job(api, job_id, 60, finished)
+    assert job["status"] == "proved", job
+
+    key = f"prover:result:{job_id}"
+    result = json.loads(rdb.get(key))
+    result["tree"][1]["score"] = result["tree"][1]["logprob"] = None
+    rdb.set(key, json.dumps(result))
+    page.reload()  # the page is on this job already
+    page.wait_for_selector("#tree[data-render-ms]")
+    page.locator("#tree").focus()
+    page.keyboard.press("ArrowDown")
+    assert "score –" in page.locator("#tree-node").inner_text()
+
+    result["tree"][0]["parent"] = result["tree"][-1]["id"]  # the root under its own leaf
+    rdb.set(key, json.dumps(result))
+    page.reload()
+    page.wait_for_function("() => document.querySelector('#error').textContent !== ''")
+    assert "search tree cannot be drawn" in page.locator("#error").inner_text()
+
+
+def test_the_api_docs_load_nothing_from_another_origin(api, page):
+    """/docs is FastAPI's Swagger UI with its files served from here: no CDN (a deployment may
+    be offline), and no foreign script on the origin whose session storage holds the key."""
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-tag", timeout=20_000)
+    assert "/v1/proofs" in page.locator("#swagger-ui").inner_text()
+    foreign = [u for u in requested if not u.startswith((str(api.base_url), "data:"))]
+    assert not foreign, foreign
+    assert api.head("/ui/").status_code == 200

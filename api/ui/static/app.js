@@ -42,8 +42,17 @@ function showError(message) {
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  // An id with a "/" in it could otherwise point the page at an event stream, which never ends.
+  const type = response.headers.get("Content-Type") || "";
+  if (!type.startsWith("application/json")) throw new Error(`${url}: not JSON (${type})`);
   return response.json();
 }
+
+/** A link inside the page: ids are encoded, so that "%", "/" or "#" in one stays in it. */
+function link(section, ...ids) {
+  return `#/${[section, ...ids.map((id) => encodeURIComponent(id))].join("/")}`;
+}
+
 
 async function getRows(evalId) {
   const response = await fetch(`/v1/evals/${encodeURIComponent(evalId)}/results.jsonl`);
@@ -134,7 +143,7 @@ async function renderEvals(main) {
     const done = h("td", { class: "num" }, `${run.done}/${run.total}`);
     const solved = h("td", { class: "num" }, run.solved);
     body.append(h("tr", { "data-eval": run.id },
-      h("td", {}, h("a", { href: `#/evals/${run.id}` }, run.id)),
+      h("td", {}, h("a", { href: link("evals", run.id) }, run.id)),
       h("td", {}, `${run.benchmark} ${run.split}`), h("td", {}, run.prover),
       h("td", {}, run.config.strategy), h("td", {}, progress), done, solved,
       h("td", {}, when(run.created_at))));
@@ -165,7 +174,7 @@ function compareForm(runs, current) {
     options((runs.find((r) => r.id !== current) || runs[0]).id));
   return h("form", { class: "compare", onsubmit: (e) => {
     e.preventDefault();
-    location.hash = `#/compare/${first.value}/${second.value}`;
+    location.hash = link("compare", first.value, second.value);
   } },
   h("h2", {}, "Compare two runs"),
   h("label", { for: "compare-a" }, "Run A "), first, " ",
@@ -213,7 +222,7 @@ async function renderEval(main, evalId) {
       progress.value = c.done;
       progressText.textContent = `${c.done} of ${c.total} done`;
     };
-    watch(`/v1/evals/${run.id}/events`, { progress: onCounts, done: onCounts });
+    watch(`/v1/evals/${encodeURIComponent(run.id)}/events`, { progress: onCounts, done: onCounts });
   }
 }
 
@@ -256,7 +265,7 @@ function evalSections(run, rows, view) {
       h("thead", {}, h("tr", {}, ["theorem", "status", "expansions", "time", "message"].map((t) =>
         h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows.map((row) => h("tr", {},
-        h("td", {}, h("a", { href: `#/jobs/${row.job}` }, row.name)), statusCell(row.status),
+        h("td", {}, h("a", { href: link("jobs", row.job) }, row.name)), statusCell(row.status),
         h("td", { class: "num" }, row.stats ? row.stats.expansions : ""),
         h("td", { class: "num" }, row.stats ? seconds(row.stats.time_total_s) : ""),
         h("td", {}, truncateText(row.message, 120))))))));
@@ -327,8 +336,8 @@ async function renderCompare(main, a, b) {
   const onlyB = names.filter((n) => proved(mb, n) && !proved(ma, n));
   const both = names.filter((n) => proved(ma, n) && proved(mb, n));
   main.append(h("h1", {}, "Two runs compared"),
-    h("p", {}, h("a", { href: `#/evals/${a}` }, `A: ${a}`), ` (${runA.benchmark} ${runA.split}, ${runA.config.strategy}) `,
-      h("a", { href: `#/evals/${b}` }, `B: ${b}`), ` (${runB.benchmark} ${runB.split}, ${runB.config.strategy})`),
+    h("p", {}, h("a", { href: link("evals", a) }, `A: ${a}`), ` (${runA.benchmark} ${runA.split}, ${runA.config.strategy}) `,
+      h("a", { href: link("evals", b) }, `B: ${b}`), ` (${runB.benchmark} ${runB.split}, ${runB.config.strategy})`),
     h("div", { class: "counts", id: "compare-counts" },
       h("div", {}, h("b", {}, onlyA.length), "proved by A only"),
       h("div", {}, h("b", {}, onlyB.length), "proved by B only"),
@@ -346,7 +355,7 @@ async function renderCompare(main, a, b) {
 function cellOf(row) {
   if (!row) return h("td", { class: "muted" }, "not run");
   return h("td", { class: `status-${row.status}` },
-    h("a", { href: `#/jobs/${row.job}` }, row.status));
+    h("a", { href: link("jobs", row.job) }, row.status));
 }
 
 // -- one job ----------------------------------------------------------------------------
@@ -357,7 +366,7 @@ async function renderJob(main, jobId) {
   main.append(h("p", {}, `${job.theorem} (${job.prover}, ${job.config.strategy}) `,
     h("strong", { id: "job-status", class: `status-${job.status}` }, job.status)), live);
   if (!TERMINAL.has(job.status)) {
-    watch(`/v1/proofs/${job.id}/events`, {
+    watch(`/v1/proofs/${encodeURIComponent(job.id)}/events`, {
       started: () => { live.textContent = "running"; },
       progress: (p) => {
         live.textContent = `running: ${p.expansions} expansions, depth ${p.best_depth}, ` +
@@ -398,8 +407,8 @@ function treeSection(nodes) {
   h("span", {}, h("span", { class: "swatch", style: { background: "#1a7f37" } }), "proof path"));
   const describe = (node) => side.replaceChildren(...[
     h("h3", {}, node.tactic ? "Tactic" : "Root"), node.tactic ? h("pre", {}, node.tactic) : null,
-    h("p", {}, `status ${node.status}, depth ${node.depth}, score ${node.score.toFixed(3)}, ` +
-      `log-prob ${node.logprob.toFixed(3)}`),
+    h("p", {}, `status ${node.status}, depth ${node.depth}, score ${fixed(node.score)}, ` +
+      `log-prob ${fixed(node.logprob)}`),
     node.message ? h("div", {}, h("h3", {}, "Message"), h("pre", { class: "node-message" }, node.message)) : null,
     node.goals && node.goals.length ? h("div", {}, h("h3", {}, `Goals (${node.goals.length})`),
       h("pre", {}, node.goals.join("\n\n"))) : null].filter(Boolean));
@@ -412,7 +421,12 @@ function treeSection(nodes) {
     legend, h("div", { class: "tree-wrap" }, canvas, side));
   let view = null;
   requestAnimationFrame(() => {
-    view = new TreeView(canvas, nodes, describe);
+    try {
+      view = new TreeView(canvas, nodes, describe);
+    } catch (error) {  // a tree that is not one (a cycle, two roots, a missing parent)
+      showError(`the search tree cannot be drawn: ${error.message}`);
+      return;
+    }
     describe(nodes.find((n) => n.parent === null) || nodes[0]);
     window.dcoproverTree = view;
   });
@@ -431,10 +445,8 @@ function renderSubmit(main) {
   const timeout = h("input", { id: "submit-timeout", type: "number", min: 1, max: 3600, value: 60 });
   const expansions = h("input", { id: "submit-expansions", type: "number", min: 1, value: 200 });
   const state = h("p", { id: "submit-state", "aria-live": "polite" });
-  const form = h("form", { class: "submit", onsubmit: async (e) => {
-    e.preventDefault();
-    if (!apiKey()) { state.textContent = "Enter an API key above first."; return; }
-    state.textContent = "submitting…";
+  const button = h("button", { type: "submit", id: "submit-button" }, "Prove");
+  const send = async () => {
     const body = {
       prover: prover.value, header: header.value, statement: statement.value,
       strategy: strategy.value,
@@ -448,7 +460,21 @@ function renderSubmit(main) {
       state.textContent = `refused (${response.status}): ${detail}`;
       return;
     }
-    location.hash = `#/jobs/${answer.id}`;
+    location.hash = link("jobs", answer.id);
+  };
+  const form = h("form", { class: "submit", onsubmit: async (e) => {
+    e.preventDefault();
+    if (button.disabled) return;  // one job per press, however fast the presses come
+    if (!apiKey()) { state.textContent = "Enter an API key above first."; return; }
+    state.textContent = "submitting…";
+    button.disabled = true;
+    try {
+      await send();
+    } catch (error) {
+      state.textContent = `not sent: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
   } },
   h("h1", {}, "Submit a theorem"),
   h("div", { class: "row" }, h("div", {}, ...field("Prover", prover)),
@@ -457,7 +483,7 @@ function renderSubmit(main) {
     h("div", {}, ...field("Max expansions", expansions))),
   ...field("Header (imports, definitions)", header),
   ...field("Statement", statement),
-  h("p", {}, h("button", { type: "submit", id: "submit-button" }, "Prove")), state);
+  h("p", {}, button), state);
   main.append(form);
 }
 
@@ -468,8 +494,8 @@ async function route() {
   showError("");
   const main = document.getElementById("main");
   main.replaceChildren();
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   try {
+    const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
     if (parts[0] === "evals" && parts[1]) await renderEval(main, parts[1]);
     else if (parts[0] === "compare" && parts[2]) await renderCompare(main, parts[1], parts[2]);
     else if (parts[0] === "jobs" && parts[1]) await renderJob(main, parts[1]);
@@ -481,6 +507,14 @@ async function route() {
   document.body.dataset.ready = location.hash || "#/";
 }
 
-window.addEventListener("hashchange", route);
+// Only "#/..." is a page of ours; another hash (the skip link's "#main") leaves the page as it
+// is, with what the user typed in it.
+window.addEventListener("hashchange", () => {
+  if (location.hash === "" || location.hash.startsWith("#/")) route();
+});
+document.querySelector("a.skip").addEventListener("click", (e) => {
+  e.preventDefault();
+  document.getElementById("main").focus();
+});
 bindKeyForm();
 route();

@@ -7,6 +7,12 @@
 const NODE_COLOURS = {
   proved: "#1a7f37", failed: "#c62828", merged: "#9aa0a6", expanded: "#0b57d0", open: "#ffffff",
 };
+/** A number with `digits` decimals, or a dash where there is none (a tree read back from JSON
+ * may hold null where the search had an infinite log-probability). */
+function fixed(value, digits = 3) {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
+}
+
 const DX = 18;   // between siblings, pixels at zoom 1
 const DY = 56;   // between depths
 
@@ -16,6 +22,7 @@ class TreeView {
     this.canvas = canvas;
     this.onSelect = onSelect;
     this.byId = new Map(nodes.map((n) => [n.id, n]));
+    if (this.byId.size !== nodes.length) throw new Error("two nodes share an id");
     this.full = d3.stratify().id((n) => String(n.id)).parentId(
       (n) => (n.parent === null || n.parent === undefined ? null : String(n.parent)))(nodes);
     this.fullById = new Map();
@@ -111,7 +118,7 @@ class TreeView {
       for (const d of this.visible) {
         if (d.x < left || d.x > right || d.y < top || d.y > bottom) continue;
         const node = d.data.data;
-        const label = `${truncate(node.tactic || "(root)", 24)}  ${node.score.toFixed(2)}`;
+        const label = `${truncate(node.tactic || "(root)", 24)}  ${fixed(node.score, 2)}`;
         ctx.fillText(label, d.x + 8, d.y - 6);
       }
     }
