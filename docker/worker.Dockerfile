@@ -19,7 +19,11 @@ COPY pyproject.toml README.md ./
 COPY prover prover
 COPY search search
 COPY api api
-RUN python3 -m venv /venv && /venv/bin/pip install --no-cache-dir '.[leandojo]'
+# An extra CA for pip behind a TLS-inspecting proxy, as a build secret (docs/docker.md).
+RUN --mount=type=secret,id=ca \
+    python3 -m venv /venv \
+ && if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
+ && /venv/bin/pip install --no-cache-dir '.[leandojo]'
 ENV PATH=/venv/bin:$PATH
 VOLUME ["/cache", "/results"]
 WORKDIR /opt/lean/miniF2F-lean4

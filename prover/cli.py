@@ -220,7 +220,13 @@ async def _prove_one(theorem, config, limits, lean, options) -> SearchResult:
     show_default=True,
     help="minif2f: test, valid; coqlib: train, valid, test (random) and novel-*.",
 )
-@click.option("--limit", type=int, default=None, help="Only the first K theorems of the split.")
+@click.option(
+    "--limit",
+    type=int,
+    default=None,
+    envvar="DCOPROVER_EVAL_LIMIT",
+    help="Only the first K theorems of the split (also DCOPROVER_EVAL_LIMIT).",
+)
 @click.option("--names", default=None, help="Comma-separated theorem names to run.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="JSONL results; theorems already in it are skipped (resume).")  # fmt: skip

@@ -79,7 +79,8 @@ class PolicyChoice(BaseModel):
     model: str | None = Field(
         default=None,
         description="openai: the served model name; transformers and hybrid: the model "
-        "directory; ensemble: MODEL[=SHARE],MODEL[=SHARE],... (equal shares by default)",
+        "directory; ensemble: MODEL[=SHARE],MODEL[=SHARE],... (equal shares by default; a "
+        "worker also reads DCOPROVER_MODEL)",
     )
     policy_url: str | None = Field(
         default=None,

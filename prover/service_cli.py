@@ -156,8 +156,11 @@ def worker_command(
     queue = model_from(QueueConfig, config)
     limits = model_from(ProverLimits, config)
     lean = model_from(LeanConfig, config)
+    # A container's environment configures its worker (compose passes these): empty is unset.
     if config.get("policy_url") is None:
-        config["policy_url"] = os.environ.get("DCOPROVER_POLICY_URL")
+        config["policy_url"] = os.environ.get("DCOPROVER_POLICY_URL") or None
+    if config.get("model") is None:
+        config["model"] = os.environ.get("DCOPROVER_MODEL") or None
     try:
         choice = model_from(PolicyChoice, config)
         sampling = model_from(SamplingConfig, config)
