@@ -78,7 +78,7 @@ def main() -> None:
         finally:
             subprocess.run([args.docker, "compose", "--profile", "eval", "down", "--volumes"],
                            cwd=REPO, env=compose_env, capture_output=True)  # fmt: skip
-        container_rows = rows(Path(results) / "minif2f-coq-test.jsonl")
+        container_rows = rows(Path(results) / "minif2f-coq-test-first5-20s.jsonl")
         host_out = Path(results) / "host.jsonl"
         on_host = timed([sys.executable, "-m", "prover.cli", "eval", "--prover", "coq",
                          "--benchmark", "minif2f", "--split", "test", "--limit", "5",

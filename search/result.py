@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from search.config import SearchConfig
 
@@ -36,7 +36,11 @@ def _null_is_minus_infinity(value: object) -> object:
 #: A log-probability or score. JSON has no infinity: pydantic writes -inf (a policy's log-prob
 #: of an impossible tactic) and NaN as null, so null reads back as -inf instead of failing the
 #: whole result.
-LogValue = Annotated[float, BeforeValidator(_null_is_minus_infinity)]
+LogValue = Annotated[
+    float,
+    BeforeValidator(_null_is_minus_infinity),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "null"}]}),
+]
 
 
 class TreeNode(BaseModel):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from search.benchmarks import load_minif2f
 from search.types import ProverKind
 
 from support.docker import builder_client, compose_env, engine_problem
-from support.service_helpers import HARD_STATEMENT, free_port, wait_until
+from support.service_helpers import HARD_STATEMENT, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -74,6 +75,25 @@ def build(compose: Compose, dockerfile: str, tag: str) -> None:
                    DOCKER_BUILDKIT="1")  # fmt: skip
 
 
+def has_image(client: str, image: str) -> bool:
+    """Present, or pulled now (a machine with a registry tests the official image)."""
+    for action in (["image", "inspect"], ["pull", "-q"]):
+        try:
+            done = subprocess.run([client, *action, image], capture_output=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return False
+        if done.returncode == 0:
+            return True
+    return False
+
+
+def free_public_port() -> int:
+    """A port free on every interface: compose publishes on 0.0.0.0."""
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def compose(tmp_path_factory) -> Iterator[Compose]:
     problem = engine_problem()
@@ -86,11 +106,11 @@ def compose(tmp_path_factory) -> Iterator[Compose]:
     home = tmp_path_factory.mktemp("compose")
     env = compose_env(home / "docker-config", client,
                       COMPOSE_PROJECT_NAME=f"dcoprover-live-{os.getpid()}",
-                      RESULTS_DIR=str(home / "results"), API_PORT=str(free_port()),
+                      RESULTS_DIR=str(home / "results"), API_PORT=str(free_public_port()),
                       PROVER_API_KEYS=KEY)  # fmt: skip
     runner = Compose(client, env)
     build(runner, "docker/coq.Dockerfile", COQ_IMAGE)
-    if subprocess.run([client, "image", "inspect", OFFICIAL_REDIS], capture_output=True).returncode:
+    if not has_image(client, OFFICIAL_REDIS):
         # No registry here: Redis from Debian's package, through the compose file's variable.
         build(runner, "tests/docker/redis.Dockerfile", DEBIAN_REDIS)
         env["REDIS_IMAGE"] = DEBIAN_REDIS
@@ -146,7 +166,7 @@ def test_compose_run_eval_writes_the_first_five_rows(compose: Compose):
     started = time.monotonic()
     compose("run", "--rm", "eval", LIMIT="5", BUDGET_S="20")
     print(f"LIMIT=5 BUDGET_S=20 docker compose run --rm eval: {time.monotonic() - started:.0f} s")
-    out = Path(compose.env["RESULTS_DIR"]) / "minif2f-coq-test.jsonl"
+    out = Path(compose.env["RESULTS_DIR"]) / "minif2f-coq-test-first5-20s.jsonl"
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     first_five = [t.name for t in load_minif2f(ProverKind.COQ, split="test")[:5]]
     assert sorted(r["name"] for r in rows) == sorted(first_five)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
-from fastapi.responses import StreamingResponse
 
 from api.auth import require_key
 from api.deps import QueueDep, benchmark_theorems, not_found, require_worker
@@ -106,24 +105,42 @@ async def cancel_job(job_id: str, queue: QueueDep) -> CancelAccepted:
     )
 
 
+def stream_order(event_id: str) -> tuple[int, int]:
+    """Redis stream ids sort by (milliseconds, sequence)."""
+    millis, sequence = event_id.split("-")
+    return int(millis), int(sequence)
+
+
+async def one_event(text: str) -> AsyncIterator[str]:
+    yield text
+
+
 @router.get("/{job_id}/events")
 async def job_events(
     job_id: str,
     request: Request,
     queue: QueueDep,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
+) -> Response:
     """Server-sent events: ``queued``, ``started``, ``progress`` (expansions, best depth,
     elapsed), ``cancel_requested``, ``released`` and the final ``result``, after which the
     stream ends. Event ids are the queue's, so a reconnecting client resumes with
-    ``Last-Event-ID``."""
-    if await queue.job(job_id) is None:
+    ``Last-Event-ID``; one that already has a finished job's result gets 204 (no more)."""
+    record = await queue.job(job_id)
+    if record is None:
         raise not_found("job", job_id)
     if last_event_id is not None and not EVENT_ID.fullmatch(last_event_id):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"Last-Event-ID {last_event_id[:40]!r} is not an event id of this stream",
         )
+    if last_event_id is not None and record["status"] in TERMINAL:
+        last = await queue.last_event(job_id)
+        if last is not None and stream_order(last_event_id) >= stream_order(last[0]):
+            if last_event_id == last[0]:
+                # The client has the result: 204 is how SSE says "do not reconnect".
+                return Response(status_code=status.HTTP_204_NO_CONTENT)
+            return sse_response(request, one_event(event(last[1], last[2], last[0])))
 
     async def stream() -> AsyncIterator[str]:
         after = last_event_id or "0"

@@ -19,9 +19,12 @@ def chromium_path() -> str | None:
     return os.environ.get("DCOPROVER_CHROMIUM") or shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the session: the system's, never a downloaded one."""
+    """One headless Chromium per module: the system's, never a downloaded one. Not one per
+    session: Playwright's sync API keeps an event loop running in this thread while it is
+    open, and every async test run after it would fail ("cannot be called from a running
+    event loop")."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     executable = chromium_path()
     if executable is None:

@@ -70,6 +70,14 @@ function watch(url, handlers) {
       if (kind === "done" || kind === "result") source.close();
     });
   }
+  // A refusal (503: the server's streams are all taken) closes an EventSource for good, and
+  // it ignores Retry-After: say so, and open a new one a little later.
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) return;  // reconnecting by itself
+    showError("live updates were refused (the server is busy); trying again in 5 s");
+    const retry = setTimeout(() => { showError(""); watch(url, handlers); }, 5000);
+    cleanups.push(() => clearTimeout(retry));
+  };
   cleanups.push(() => source.close());
   return source;
 }
