@@ -48,10 +48,16 @@ async def require_worker(request: Request, prover: ProverKind) -> None:
 
 
 async def benchmark_theorems(
-    request: Request, prover: ProverKind, benchmark: str = "minif2f", split: str | None = None
+    request: Request,
+    prover: ProverKind,
+    benchmark: str = "minif2f",
+    split: str | None = None,
+    include_unsupported: bool = True,
 ) -> list[Theorem]:
-    """A benchmark's theorems for ``prover`` (one split, or all), loaded once per process."""
-    key = (benchmark, prover, split)
+    """A benchmark's theorems for ``prover`` (one split, or all), loaded once per process.
+    ``include_unsupported``: also the statements this Coq cannot state (``coq816_ok:
+    false``), which a job may name but an evaluation leaves out, as ``prover eval`` does."""
+    key = (benchmark, prover, split, include_unsupported)
     cache: dict[tuple, list[Theorem]] = request.app.state.benchmarks
     failures: dict[tuple, tuple[float, str]] = request.app.state.benchmark_failures
     if key not in cache:
@@ -62,8 +68,9 @@ async def benchmark_theorems(
         data = request.app.state.settings.data.get(prover) if benchmark == "minif2f" else None
         try:
             cache[key] = await asyncio.to_thread(
-                load_benchmark, benchmark, prover, data, split, include_unsupported=True
-            )
+                load_benchmark, benchmark, prover, data, split,
+                include_unsupported=include_unsupported,
+            )  # fmt: skip
         except BenchmarkError as exc:
             if benchmark == "coqlib" and prover is not ProverKind.COQ:
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

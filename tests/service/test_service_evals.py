@@ -75,6 +75,11 @@ def test_eval_requests_are_checked(api, minif2f_coq):
     missing = api.post("/v1/evals", json={"split": "test", "names": ["not_a_theorem"]})
     assert missing.status_code == 422 and "not in the test split: not_a_theorem" in missing.text
     assert api.post("/v1/evals", json={"split": "train"}).status_code == 422
+    # A statement Coq 8.16 cannot state is no part of a run, as in `prover eval` (it was an
+    # "error" row); a job may still name it.
+    unstatable = "algebra_2complexrootspoly_xsqp49eqxp7itxpn7i"
+    refused = api.post("/v1/evals", json={"split": "valid", "names": [unstatable]})
+    assert refused.status_code == 422 and unstatable in refused.text
     no_worker = api.post("/v1/evals", json={"split": "test", "limit": 2})
     assert no_worker.status_code == 503 and "no live worker" in no_worker.text
 

@@ -94,12 +94,13 @@ function when(epoch) {
   return new Date(epoch * 1000).toLocaleString();
 }
 
-/** A theorem's category: MiniF2F's prefix (mathd_algebra_125 -> mathd_algebra), a library
- * theorem's module (Coq.Lists.List.app_nil_r -> Coq.Lists.List). */
+/** A theorem's category: MiniF2F's source, its name's first word (amc12a_2019_p21 -> amc12a,
+ * algebra_sqineq_at2malt1 -> algebra) or two for MATH (mathd_algebra_125 -> mathd_algebra);
+ * a library theorem's module (Coq.Lists.List.app_nil_r -> Coq.Lists.List). */
 function category(name) {
   if (name.includes(".")) return name.slice(0, name.lastIndexOf("."));
-  const match = name.match(/^(.*?)_?\d/);
-  return match && match[1] ? match[1] : name;
+  const words = name.split("_");
+  return words[0] === "mathd" && words.length > 2 ? `${words[0]}_${words[1]}` : words[0];
 }
 
 function ownTime(stats) {
