@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.results_files import write_results
 from search.machine import describe, machine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,10 +100,7 @@ def main() -> None:
         },
         "splits_read_by_tuning": "none (no tuning; MiniF2F-Coq test, first five, only timed)",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(report))
-    print(markdown(report))
+    write_results(args.out, report, markdown(report))
 
 
 def markdown(report: dict) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import shutil
 import socket
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.results_files import write_results
 from search.config import QueueConfig, SearchConfig
 from search.machine import describe, machine
 from search.queue import JobQueue, connect
@@ -203,10 +203,7 @@ def run(argv: list[str] | None = None) -> None:
         "tree_visible_nodes": visible,
         "tree_toggle_ms": [round(t, 1) for t in toggles],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(report))
-    print(markdown(report))
+    write_results(args.out, report, markdown(report))
 
 
 def markdown(report: dict) -> str:
