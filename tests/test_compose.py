@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from prover.cli import main
 
-from support.docker import COMPOSE_BINARY
+from support.docker import COMPOSE_BINARY, README_COMMANDS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -106,3 +106,10 @@ def test_every_environment_variable_is_read_by_the_project(services):
     assert names >= {"PROVER_API_KEYS", "DCOPROVER_CACHE"}
     for var in names:
         assert f'"{var}"' in sources, f"{var} is set for the containers but nothing reads it"
+
+
+def test_the_readme_shows_exactly_the_commands_the_live_test_runs():
+    text = (REPO / "README.md").read_text()
+    block = text.split("**With Docker Compose**", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == README_COMMANDS

@@ -3,7 +3,7 @@
 The images are built as the README says to behind a TLS-inspecting proxy (``docker build
 --secret id=ca,...``; our machines reach PyPI through one). Then:
 
-- ``LIMIT=5 docker compose run --rm eval`` writes the first five MiniF2F-Coq test rows to the
+- ``LIMIT=5 BUDGET_S=20 docker compose run --rm eval`` writes the first five MiniF2F-Coq test rows to the
   results folder;
 - ``docker compose up -d`` brings up redis, api and worker: ``/healthz`` shows the worker, and
   a theorem POSTed with a key comes back proved;
@@ -29,13 +29,20 @@ import pytest
 from search.benchmarks import load_minif2f
 from search.types import ProverKind
 
-from support.docker import builder_client, compose_env, engine_problem
+from support.docker import (
+    README_DOWN,
+    README_EVAL,
+    README_UP,
+    builder_client,
+    compose_env,
+    engine_problem,
+)
 from support.service_helpers import HARD_STATEMENT, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parent.parent
-KEY = "compose-live-key"
+KEY = "my-secret-key"  # the README's
 #: The machine's trust store, given to pip in the build as the README says for proxies.
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 OFFICIAL_REDIS = "redis:7.0-bookworm"
@@ -59,6 +66,13 @@ class Compose:
         done = subprocess.run([self.client, "compose", *args], cwd=REPO, capture_output=True,
                               text=True, timeout=timeout, env={**self.env, **extra})  # fmt: skip
         assert done.returncode == 0, f"docker compose {' '.join(args)}:\n{done.stderr[-4000:]}"
+        return done.stdout
+
+    def readme(self, command: str, timeout: float = 900) -> str:
+        """One of the README's commands, word for word, through bash."""
+        done = subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True,
+                              timeout=timeout, env=self.env)  # fmt: skip
+        assert done.returncode == 0, f"{command}:\n{done.stderr[-4000:]}"
         return done.stdout
 
     def docker(self, *args: str, timeout: float = 900, **extra: str) -> str:
@@ -107,7 +121,7 @@ def compose(tmp_path_factory) -> Iterator[Compose]:
     env = compose_env(home / "docker-config", client,
                       COMPOSE_PROJECT_NAME=f"dcoprover-live-{os.getpid()}",
                       RESULTS_DIR=str(home / "results"), API_PORT=str(free_public_port()),
-                      PROVER_API_KEYS=KEY)  # fmt: skip
+                      PATH=f"{Path(client).parent}{os.pathsep}{os.environ['PATH']}")  # fmt: skip
     runner = Compose(client, env)
     build(runner, "docker/coq.Dockerfile", COQ_IMAGE)
     if not has_image(client, OFFICIAL_REDIS):
@@ -123,7 +137,7 @@ def compose(tmp_path_factory) -> Iterator[Compose]:
 @pytest.fixture(scope="module")
 def api(compose: Compose) -> Iterator[httpx.Client]:
     """``docker compose up -d``; a client on the published port, with the key."""
-    compose("up", "-d")
+    compose.readme(README_UP)
     client = httpx.Client(base_url=f"http://127.0.0.1:{compose.env['API_PORT']}",
                           headers={"Authorization": f"Bearer {KEY}"}, timeout=30)  # fmt: skip
     wait_live(compose, client)
@@ -164,8 +178,8 @@ def finished(job: dict) -> bool:
 
 def test_compose_run_eval_writes_the_first_five_rows(compose: Compose):
     started = time.monotonic()
-    compose("run", "--rm", "eval", LIMIT="5", BUDGET_S="20")
-    print(f"LIMIT=5 BUDGET_S=20 docker compose run --rm eval: {time.monotonic() - started:.0f} s")
+    compose.readme(README_EVAL)
+    print(f"{README_EVAL}: {time.monotonic() - started:.0f} s")
     out = Path(compose.env["RESULTS_DIR"]) / "minif2f-coq-test-first5-20s.jsonl"
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     first_five = [t.name for t in load_minif2f(ProverKind.COQ, split="test")[:5]]
@@ -201,8 +215,8 @@ def test_redis_keeps_results_across_down_and_up(compose: Compose, api: httpx.Cli
     job_id = api.post("/v1/proofs", json=THEOREM).json()["id"]
     before = wait_job(api, job_id, 120, finished)
     time.sleep(1.5)  # appendfsync everysec
-    compose("down", "--timeout", "10")
-    compose("up", "-d")
+    compose.readme(README_DOWN)
+    compose.readme(README_UP)
     wait_live(compose, api)
     after = api.get(f"/v1/proofs/{job_id}").json()
     assert after["status"] == before["status"] == "proved"

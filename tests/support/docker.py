@@ -13,6 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+#: The README's compose commands, as ``tests/test_compose_live.py`` runs them (through bash,
+#: word for word) and ``tests/test_compose.py`` finds them in the README.
+README_EVAL = "LIMIT=5 BUDGET_S=20 docker compose run --rm eval"
+README_UP = "PROVER_API_KEYS=my-secret-key docker compose up -d"
+README_DOWN = "docker compose down"
+README_COMMANDS = [README_EVAL, README_UP, README_DOWN]
 #: Compose from the dev extras (Docker Compose v5.6.1), standalone.
 COMPOSE_BINARY = Path(sys.executable).parent / "docker-compose"
 #: Debian's docker.io client, whose BuildKit needs no buildx plugin (Docker 20.10).
