@@ -3,8 +3,8 @@
 The images are built as the README says to behind a TLS-inspecting proxy (``docker build
 --secret id=ca,...``; our machines reach PyPI through one). Then:
 
-- ``LIMIT=5 BUDGET_S=20 docker compose run --rm eval`` writes the first five MiniF2F-Coq test rows to the
-  results folder;
+- ``LIMIT=5 BUDGET_S=20 docker compose run --rm eval`` writes the first five MiniF2F-Coq
+  test rows to the results folder;
 - ``docker compose up -d`` brings up redis, api and worker: ``/healthz`` shows the worker, and
   a theorem POSTed with a key comes back proved;
 - a ``docker kill`` of the worker mid-job is followed by redelivery once a worker runs again;
