@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from support.docker import (
     compose_env,
     engine_problem,
 )
-from support.service_helpers import HARD_STATEMENT, wait_until
+from support.service_helpers import HARD_STATEMENT, finished, free_port, wait_job, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -62,23 +61,20 @@ class Compose:
     def __init__(self, client: str, env: dict[str, str]) -> None:
         self.client, self.env = client, env
 
-    def __call__(self, *args: str, timeout: float = 900, **extra: str) -> str:
-        done = subprocess.run([self.client, "compose", *args], cwd=REPO, capture_output=True,
-                              text=True, timeout=timeout, env={**self.env, **extra})  # fmt: skip
-        assert done.returncode == 0, f"docker compose {' '.join(args)}:\n{done.stderr[-4000:]}"
-        return done.stdout
+    def __call__(self, *args: str, **extra: str) -> str:
+        return self._run([self.client, "compose", *args], extra)
 
-    def readme(self, command: str, timeout: float = 900) -> str:
+    def readme(self, command: str) -> str:
         """One of the README's commands, word for word, through bash."""
-        done = subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout, env=self.env)  # fmt: skip
-        assert done.returncode == 0, f"{command}:\n{done.stderr[-4000:]}"
-        return done.stdout
+        return self._run(["bash", "-c", command], {})
 
-    def docker(self, *args: str, timeout: float = 900, **extra: str) -> str:
-        done = subprocess.run([self.client, *args], cwd=REPO, capture_output=True, text=True,
+    def docker(self, *args: str, **extra: str) -> str:
+        return self._run([self.client, *args], extra)
+
+    def _run(self, command: list[str], extra: dict[str, str], timeout: float = 900) -> str:
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                               timeout=timeout, env={**self.env, **extra})  # fmt: skip
-        assert done.returncode == 0, f"docker {' '.join(args)}:\n{done.stderr[-4000:]}"
+        assert done.returncode == 0, f"{' '.join(command)}:\n{done.stderr[-4000:]}"
         return done.stdout
 
 
@@ -101,13 +97,6 @@ def has_image(client: str, image: str) -> bool:
     return False
 
 
-def free_public_port() -> int:
-    """A port free on every interface: compose publishes on 0.0.0.0."""
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def compose(tmp_path_factory) -> Iterator[Compose]:
     problem = engine_problem()
@@ -120,7 +109,7 @@ def compose(tmp_path_factory) -> Iterator[Compose]:
     home = tmp_path_factory.mktemp("compose")
     env = compose_env(home / "docker-config", client,
                       COMPOSE_PROJECT_NAME=f"dcoprover-live-{os.getpid()}",
-                      RESULTS_DIR=str(home / "results"), API_PORT=str(free_public_port()),
+                      RESULTS_DIR=str(home / "results"), API_PORT=str(free_port("0.0.0.0")),
                       PATH=f"{Path(client).parent}{os.pathsep}{os.environ['PATH']}")  # fmt: skip
     runner = Compose(client, env)
     build(runner, "docker/coq.Dockerfile", COQ_IMAGE)
@@ -161,19 +150,6 @@ def worker_is_live(client: httpx.Client) -> bool:
     return health.status_code == 200 and health.json()["workers"]["coq"] >= 1
 
 
-def wait_job(api: httpx.Client, job_id: str, timeout_s: float, done) -> dict:
-    box: dict = {}
-
-    def check() -> bool:
-        box["job"] = api.get(f"/v1/proofs/{job_id}").json()
-        return done(box["job"])
-
-    wait_until(check, timeout_s, f"job {job_id}")
-    return box["job"]
-
-
-def finished(job: dict) -> bool:
-    return job["status"] in {"proved", "failed", "timeout", "error", "cancelled"}
 
 
 def test_compose_run_eval_writes_the_first_five_rows(compose: Compose):

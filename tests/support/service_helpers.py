@@ -39,9 +39,10 @@ def hard(wall_s: float) -> dict:
             "budget": {"wall_timeout_s": wall_s, "tactic_timeout_s": 1, "max_expansions": 100_000}}  # fmt: skip
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free port on ``host`` ("0.0.0.0": free on every interface, as Docker publishes)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
