@@ -11,6 +11,8 @@ from search.types import ProverKind
 
 #: Largest request body accepted (a header and a statement of 100,000 characters each fit).
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+#: Event streams open at once: half the Redis pool, so that requests always have the rest.
+DEFAULT_MAX_EVENT_STREAMS = 128
 
 
 class Settings(BaseModel):
@@ -31,7 +33,7 @@ class Settings(BaseModel):
     data: dict[ProverKind, Path] = Field(default_factory=dict)
     queue: QueueConfig = Field(default_factory=QueueConfig)
     redis_connections: int = Field(default=256, ge=2)
-    max_event_streams: int = Field(default=128, ge=1)
+    max_event_streams: int = Field(default=DEFAULT_MAX_EVENT_STREAMS, ge=1)
 
     @model_validator(mode="after")
     def _streams_leave_connections_for_requests(self) -> Settings:

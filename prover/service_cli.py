@@ -55,9 +55,9 @@ REDIS_HELP = "Redis URL, e.g. redis://localhost:6379/0."
 @click.option(
     "--max-event-streams",
     type=click.IntRange(min=1),
-    default=128,
-    show_default=True,
-    help="Event streams open at once (each holds one of the 256 Redis connections); more get 503.",
+    default=None,
+    help="Event streams open at once (each holds one of the Redis pool's connections); more "
+    "get 503. Default: half the pool.",
 )
 @model_options(QueueConfig, skip=("max_deliveries",))
 def api_command(
@@ -77,7 +77,7 @@ def api_command(
 
     from api.app import create_app
     from api.auth import load_key_hashes
-    from api.settings import DEFAULT_MAX_BODY_BYTES, Settings
+    from api.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_EVENT_STREAMS, Settings
 
     try:
         key_hashes = load_key_hashes(keys_file)
@@ -93,7 +93,7 @@ def api_command(
         key_hashes=key_hashes,
         auth=not insecure_no_auth,
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
-        max_event_streams=max_event_streams,
+        max_event_streams=max_event_streams or DEFAULT_MAX_EVENT_STREAMS,
         data={
             prover: path
             for prover, path in ((ProverKind.COQ, data), (ProverKind.LEAN, lean_data))
