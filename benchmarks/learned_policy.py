@@ -15,7 +15,17 @@ would all be AIME and AMC problems). Methods:
 Every proof passed the search's whole-file ``coqc`` check and is checked again here in a
 fresh environment. Each row carries the checkpoint's path and hash, its training recipe
 (which data it read) and the coqlib manifest's hash; the report says which splits any training
-read. This is a measurement, not a test. Run it from the repository root::
+read. This is a measurement, not a test.
+
+The whole run at the issue's sizes (300 + 241 theorems, ten methods) takes hours on two
+cores, so each method's finished run is appended to ``OUT.runs.jsonl`` as it ends. With
+``--resume`` a run whose key matches (set, theorems, method, policy, every model file's hash,
+the code under ``prover/`` and ``search/``, search and sampling settings, concurrency,
+versions, the machine's CPU) is read back instead of searched again: a killed run loses at
+most the method in progress, and a run can be finished later, even by another session that
+retrained the same checkpoints at the same paths (training is deterministic; the hashes say
+whether it is the same model). A run with ``error`` rows is never read back. One process per
+OUT: two would interleave their records. Run it from the repository root::
 
     python benchmarks/learned_policy.py --models ce=models/ce,dco4=models/dco4 \\
         --ensemble dco4,dco16 --hybrid ce --sample 100 --minif2f 50 --budget 10
@@ -34,6 +44,7 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from importlib import resources
@@ -51,6 +62,7 @@ from search.runner import run_many, versions
 from search.types import ProverKind, Theorem
 
 _HERE = Path(__file__).resolve().parent
+_ROOT = _HERE.parent
 
 
 def _search_benchmark():
@@ -97,6 +109,83 @@ def manifest_hash() -> str:
         return file_hash(shipped) or ""
 
 
+def run_key(identity: dict[str, Any]) -> str:
+    """A finished method run's key: the hash of everything that decides its result."""
+    blob = json.dumps(identity, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def tree_hash(*roots: Path) -> str:
+    """The files under ``roots`` (names and contents, caches left out): a changed search,
+    policy, prompt or default changes it, so a run from older code is never read back."""
+    digest = hashlib.sha256()
+    for root in roots:
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{path.relative_to(_ROOT)}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_hash(directory: Path) -> str:
+    """Every file of a model directory but its training logs: weights in any format,
+    config, generation config and tokenizer."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and not path.name.startswith(("train_log", "trainer_state")):
+            digest.update(f"{path.name}\0{file_hash(path)}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def policy_weights(spec: dict[str, Any]) -> dict[str, str]:
+    """The hash of each model a policy spec names (an ensemble names several)."""
+    paths = [p for p in str(spec.get("model") or "").split(",") if p]
+    return {path: model_hash(Path(path)) for path in paths}
+
+
+def load_progress(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished runs by key. A torn line (a run killed while writing it) and a run with
+    ``error`` rows (a crash, out of memory: maybe transient) are left out, to be searched
+    again."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return done
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+            rows = record["run"]["rows"]
+            if all(row["status"] != SearchStatus.ERROR for row in rows):
+                done[record["key"]] = record
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return done
+
+
+def append_progress(path: Path, record: dict[str, Any]) -> None:
+    """One record per line, on a line of its own even after a torn last line."""
+    with path.open("a+b") as sink:
+        sink.seek(0, 2)
+        if sink.tell():
+            sink.seek(-1, 2)
+            if sink.read(1) != b"\n":
+                sink.write(b"\n")
+        sink.write(json.dumps(record).encode() + b"\n")
+        sink.flush()
+        os.fsync(sink.fileno())
+
+
+def method_run(record: dict[str, Any]):
+    """A ``MethodRun`` read back from the progress file, or None where the record no longer
+    fits the dataclasses (written by older code)."""
+    try:
+        data = dict(record["run"])
+        data["rows"] = [bench.Row(**row) for row in data["rows"]]
+        return bench.MethodRun(**data)
+    except (KeyError, TypeError):
+        return None
+
+
 def parse_models(spec: str) -> dict[str, Path]:
     models = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
@@ -105,7 +194,7 @@ def parse_models(spec: str) -> dict[str, Path]:
             raise SystemExit(f"--models: {part!r} is not NAME=DIR")
         if not (Path(directory) / "config.json").is_file():
             raise SystemExit(f"--models: {directory} is not a model directory (no config.json)")
-        models[name] = Path(directory)
+        models[name] = Path(directory).resolve()
     return models
 
 
@@ -237,6 +326,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of the models")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--out", type=Path, default=_HERE / "results" / "learned-policy.json")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the finished method runs in OUT.runs.jsonl whose settings match; "
+        "without it that file is started again",
+    )
     return parser.parse_args(argv)
 
 
@@ -262,11 +357,41 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
     )
     sampling = SamplingConfig(temperature=args.temperature, seed=args.seed)
     out = args.out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    progress = out.with_suffix(".runs.jsonl")
+    done = load_progress(progress) if args.resume else {}
+    # Without --resume the file starts again, but only once a run has finished to replace it.
+    fresh = not args.resume
+    here = machine()
+    common = {
+        "code": tree_hash(
+            _ROOT / "prover", _ROOT / "search", Path(__file__).resolve(), _HERE / "search.py"
+        ),
+        "search": config.model_dump(mode="json"),
+        "sampling": sampling.model_dump(mode="json"),
+        "concurrency": args.concurrency,
+        "manifest": manifest_hash(),
+        "versions": versions(),
+        "coq": coq_version(),
+        "machine": {"cores": here["cores"], "cpu": here["cpu"]},
+    }
     results: dict[str, list[dict[str, Any]]] = {}
     raw: dict[str, list[dict[str, Any]]] = {}
+    run_dates: dict[str, dict[str, str]] = {}
     for set_name, theorems in sets.items():
         runs = []
+        run_dates[set_name] = {}
         for method, spec in methods:
+            key = run_key({
+                **common, "set": set_name, "theorems": [t.name for t in theorems],
+                "method": method, "policy": spec, "weights": policy_weights(spec),
+            })  # fmt: skip
+            earlier = method_run(done[key]) if key in done else None
+            if earlier is not None:
+                runs.append(earlier)
+                run_dates[set_name][method] = done[key]["date"]
+                console.print(f"{set_name}: {method} read back from {progress.name}")
+                continue
             arguments = dict(spec)
             kind = arguments.pop("name")
             policy = make_policy(kind, ProverKind.COQ, sampling=sampling, **arguments)
@@ -279,6 +404,14 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
                 )
             finally:
                 await policy.close()
+            date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            run_dates[set_name][method] = date
+            record = {"key": key, "set": set_name, "method": method, "date": date,
+                      "run": asdict(runs[-1])}  # fmt: skip
+            if fresh:
+                progress.write_text("")
+                fresh = False
+            append_progress(progress, record)
         confirmed = await recheck(runs, theorems, args.concurrency)
         results[set_name] = summary_rows(runs, len(theorems), confirmed)
         raw[set_name] = [asdict(run) for run in runs]
@@ -288,7 +421,8 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         )
     meta = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": here,
+        "run_dates": run_dates,
         "coq": coq_version(),
         "versions": versions(),
         "budget_s": args.budget,
@@ -299,7 +433,6 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         "checkpoints": {name: checkpoint(path) for name, path in models.items()},
         "sets": {name: [t.name for t in theorems] for name, theorems in sets.items()},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**meta, "results": results, "runs": raw}, indent=1) + "\n")
     plot(out.with_suffix(".png"), results)
     write_markdown(out.with_suffix(".md"), meta, results)
@@ -310,6 +443,8 @@ def write_markdown(path: Path, meta: dict[str, Any], results: dict[str, list]) -
     from prover.automation import TUNED_ON
 
     m = meta["machine"]
+    dates = sorted(d for per_set in meta["run_dates"].values() for d in per_set.values())
+    first, last = (dates[0], dates[-1]) if dates else (meta["date"], meta["date"])
     read = sorted({
         str(data) for c in meta["checkpoints"].values()
         for data in ((c["recipe"] or {}).get("data") or [])
@@ -324,6 +459,8 @@ def write_markdown(path: Path, meta: dict[str, Any], results: dict[str, list]) -
         f"at a time; sampling temperature {meta['sampling']['temperature']:g}, seed "
         f"{meta['sampling']['seed']}",
         f"- coqlib manifest sha256 {meta['coqlib_manifest_sha256']}",
+        f"- method runs finished between {first} and {last} (UTC; `--resume` reads back "
+        "finished runs, and each run's date is in the JSON's `run_dates`)",
         f"- training read: {', '.join(read) or 'see each checkpoint recipe'}; the model-free "
         f"policy was designed from {' and '.join(TUNED_ON)}, so its MiniF2F-Coq test figure "
         "is not a held-out one; no training read the coqlib test split or MiniF2F-Coq test, "

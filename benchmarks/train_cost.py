@@ -34,11 +34,11 @@ from collections.abc import Sequence
 
 import torch
 
-from prover.data import encode, load_pairs
-from prover.hf_backend import load_model
+from prover.data import load_pairs
+from prover.pair_scores import score_pairs
 from prover.prompts import tactic_template
 from prover.tiny_model import build_tiny_model
-from prover.train import LossKind, TrainConfig, token_logprobs, train
+from prover.train import LossKind, TrainConfig, train
 from search.machine import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,21 +46,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def valid_loss(model_dir: Path, pairs: Path, count: int, max_length: int) -> float:
     """Mean per-token CE of the tactic (and its end) on the first ``count`` encodable pairs."""
-    from prover.data import collate
-
-    model, tokenizer = load_model(str(model_dir), "cpu", "float32")
-    tokenizer.padding_side = "right"
-    examples = load_pairs(pairs, tactic_template("tactic-state-v1"))
-    items, _ = encode(tokenizer, examples[: 3 * count], max_length)
-    items = items[:count]
-    total, tokens = 0.0, 0.0
-    with torch.no_grad():
-        for start in range(0, len(items), 32):
-            batch = collate(items[start : start + 32], tokenizer.pad_token_id, 1.0)
-            logprobs, mask = token_logprobs(model, batch)
-            total -= float((logprobs * mask).sum())
-            tokens += float(mask.sum())
-    return total / max(tokens, 1.0)
+    return score_pairs(model_dir, pairs, count, max_length).nats_per_token
 
 
 def time_training(config: TrainConfig, examples, base: Path, out: Path) -> dict:

@@ -5,7 +5,7 @@
 #   bash scripts/learned_policy.sh SIZE OUT
 #
 # SIZE: tiny (CI: seconds of training, a handful of theorems), cpu (this project's 2-core
-# machines: about an hour of training per model), gpu (one GPU, bf16: the larger model, each
+# machines: the 1.1M-parameter model the measured runs use, about 15 min of training each), gpu (one GPU, bf16: the larger model, each
 # training a few minutes). The corpus is read from $CORPUS (default OUT/corpus), traced there
 # first if it is missing (`prover trace`; for tiny, one stdlib module). Training reads only the
 # corpus's random-split train pairs and, in expert iteration, coqlib train theorems and
@@ -26,15 +26,15 @@ case "$SIZE" in
         ITERATE_SETS=(--set coqlib:train:2 --set minif2f:valid:2); ROUNDS=2
         BENCH=(--sample 2 --minif2f 1 --budget 5 --max-expansions 4)
         TRACE=(--module Coq.Bool.Bool) ;;
-  cpu)  MODEL=(--vocab-size 4096 --hidden-size 256 --layers 4 --heads 4)
-        STEPS="${STEPS:-6000}"; SHAPE=(--batch-size 16 --max-length 512); ROUND_STEPS=600
+  cpu)  MODEL=(--vocab-size 4096 --hidden-size 128 --layers 4 --heads 2)
+        STEPS="${STEPS:-4000}"; SHAPE=(--batch-size 16 --max-length 512); ROUND_STEPS=600
         ITERATE_SETS=(--set coqlib:train:200 --set minif2f:valid); ROUNDS=2
-        BENCH=(--sample 300 --minif2f 244 --budget 10 --max-expansions 64)
+        BENCH=(--sample 300 --minif2f 241 --budget 10 --max-expansions 64)
         TRACE=(--workers 2) ;;
   gpu)  MODEL=(--vocab-size 8192 --hidden-size 1024 --layers 16 --heads 16 --intermediate-size 4096)
         STEPS="${STEPS:-3000}"; SHAPE=(--batch-size 32 --max-length 1024); ROUND_STEPS=300
         ITERATE_SETS=(--set coqlib:train:500 --set minif2f:valid); ROUNDS=2
-        BENCH=(--sample 300 --minif2f 244 --budget 10 --max-expansions 64)
+        BENCH=(--sample 300 --minif2f 241 --budget 10 --max-expansions 64)
         TRACE=(--workers "$(nproc)") ;;
   *) echo "SIZE must be tiny, cpu or gpu, not $SIZE" >&2; exit 2 ;;
 esac
@@ -61,10 +61,12 @@ done
   "${SHAPE[@]}" --seed-data "$PAIRS" --loss ce --timeout 10 \
   --verified-share "${VERIFIED_SHARE:-0.1}"
 
+# --resume: the benchmark reads back the method runs a killed or earlier run finished with the
+# same checkpoints and settings, so running this script again finishes what is left.
 MODELS="ce=$OUT/ce,dco4=$OUT/dco4,dco16=$OUT/dco16"
 for ROUND in "$OUT"/iterate/round-*; do
   [ -f "$ROUND/config.json" ] && MODELS="$MODELS,$(basename "$ROUND")=$ROUND"
 done
 "${PYTHON[@]}" benchmarks/learned_policy.py --models "$MODELS" --ensemble dco4,dco16 --hybrid ce \
   --hybrid-weights "${HYBRID_WEIGHTS:-0,0.5,1}" "${BENCH[@]}" \
-  --out "${RESULTS:-$OUT/learned-policy.json}"
+  --out "${RESULTS:-$OUT/learned-policy.json}" --resume

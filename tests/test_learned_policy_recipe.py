@@ -63,6 +63,27 @@ def test_the_tiny_recipe_trains_iterates_and_measures_every_method(tmp_path, cor
     assert len(rounds) == 2
     assert results.with_suffix(".png").stat().st_size > 0
     assert "training read:" in results.with_suffix(".md").read_text()
+    # Run again, the recipe finds everything done: no training, no search, the same figures.
+    again = subprocess.run(["bash", "scripts/learned_policy.sh", "tiny", str(tmp_path / "run")],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert again.returncode == 0, (again.stdout[-2000:], again.stderr[-3000:])
+    read_back = [line for line in again.stdout.splitlines() if "read back from" in line]
+    assert len(read_back) == 2 * len(methods), again.stdout[-3000:]
+    assert json.loads(results.read_text())["results"] == report["results"]
+    # How confident the models are in the training tactic (goal (c)'s why), from the same run.
+    models = ",".join(f"{name}={tmp_path / 'run' / name}" for name in ("ce", "dco4"))
+    confidence = tmp_path / "confidence.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.target_confidence", "--models", models,
+         "--corpus", str(corpus), "--count", "20", "--out", str(confidence)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    scored = json.loads(confidence.read_text())
+    assert 0 < scored["sets"]["train"]["dco4"]["pairs"] <= 20
+    assert 0 < scored["sets"]["train"]["ce"]["mean_p"] < 1
+    assert scored["logged"]["dco4"]["mean_target_prob"] is not None
+    assert "| dco4 |" in confidence.with_suffix(".md").read_text()
 
 
 def test_the_training_cost_benchmark_compares_filters_and_sizes(tmp_path, corpus):

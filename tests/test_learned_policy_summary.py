@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
+
+import pytest
 
 from benchmarks.learned_policy import summary_rows
 
@@ -22,3 +25,20 @@ def test_expansions_per_second_leave_out_the_time_queued_for_a_prover():
     assert summary["expansions_per_s"] == 20 / 8
     assert summary["policy_share_of_time"] == 4 / 8
     assert summary["solved"] == 1 and summary["unique"] == 1
+
+
+def test_the_confidence_report_counts_pairs_past_one_over_n_and_what_the_filter_skips():
+    """Half the pairs at p = 0.9, half at p = 0.01. At N = 4 the confident half is past 1/4 and
+    its weight F(4, 0.9) = 0.0036 is under the threshold, so the filter skips it; the other
+    half keeps F(4, 0.01) = 0.98, nearly CE's weight. At N = 64, p = 0.01 is still under 1/64
+    and keeps F = 0.72."""
+    from benchmarks.target_confidence import confidence
+
+    report = confidence([math.log(0.9), math.log(0.01)] * 5, [4.0, 64.0], threshold=0.1)
+    assert report["pairs"] == 10 and report["median_p"] == pytest.approx(0.455)
+    at4, at64 = report["by_n"]["4"], report["by_n"]["64"]
+    assert at4["share_above_1_over_n"] == 0.5 and at4["share_skipped"] == 0.5
+    assert at64["share_above_1_over_n"] == 0.5
+    assert at64["share_skipped"] == 0.5
+    assert at4["mean_weight"] == pytest.approx((0.0036 + 0.98498) / 2, abs=1e-4)
+    assert at64["mean_weight"] == pytest.approx(0.71622 / 2, abs=1e-4)
