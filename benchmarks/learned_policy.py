@@ -20,12 +20,13 @@ read. This is a measurement, not a test.
 The whole run at the issue's sizes (300 + 241 theorems, ten methods) takes hours on two
 cores, so each method's finished run is appended to ``OUT.runs.jsonl`` as it ends. With
 ``--resume`` a run whose key matches (set, theorems, method, policy, every model file's hash,
-the code under ``prover/`` and ``search/``, search and sampling settings, concurrency,
-versions, the machine's CPU) is read back instead of searched again: a killed run loses at
-most the method in progress, and a run can be finished later, even by another session that
-retrained the same checkpoints at the same paths (training is deterministic; the hashes say
-whether it is the same model). A run with ``error`` rows is never read back. One process per
-OUT: two would interleave their records. Run it from the repository root::
+the code under ``prover/`` and ``search/`` and ``benchmarks/search.py``, search and sampling
+settings, concurrency, versions, the machine's CPU) is read back instead of searched again: a
+killed run loses at most the method in progress, and a run can be finished later, even by
+another session that retrained the same checkpoints at the same paths (training is
+deterministic; the hashes say whether it is the same model). A run with ``error`` rows is
+never read back. One process per OUT: two would interleave their records. Run it from the
+repository root::
 
     python benchmarks/learned_policy.py --models ce=models/ce,dco4=models/dco4 \\
         --ensemble dco4,dco16 --hybrid ce --sample 100 --minif2f 50 --budget 10
@@ -364,9 +365,9 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
     fresh = not args.resume
     here = machine()
     common = {
-        "code": tree_hash(
-            _ROOT / "prover", _ROOT / "search", Path(__file__).resolve(), _HERE / "search.py"
-        ),
+        # The code a search runs; this file's part (the sets, the policy specs, the settings)
+        # is in the key as data, so its reporting can change without losing finished runs.
+        "code": tree_hash(_ROOT / "prover", _ROOT / "search", _HERE / "search.py"),
         "search": config.model_dump(mode="json"),
         "sampling": sampling.model_dump(mode="json"),
         "concurrency": args.concurrency,
