@@ -45,6 +45,7 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -269,6 +270,38 @@ def summary_rows(runs: Sequence, total: int, confirmed: dict[str, int]) -> list[
     return rows
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test of ``wins`` against ``losses`` (ties left out): the chance
+    of a split at least this uneven if either method were equally likely to win each."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired_rows(runs: Sequence, baselines: Sequence[str]) -> list[dict[str, Any]]:
+    """Each method against each baseline on the same theorems: the theorems only it proved
+    (wins), only the baseline proved (losses), and the sign test's p."""
+    solved_by = {run.method: run.solved for run in runs}
+    rows = []
+    for baseline in (b for b in baselines if b in solved_by):
+        for method, solved in solved_by.items():
+            if method == baseline:
+                continue
+            wins = len(solved - solved_by[baseline])
+            losses = len(solved_by[baseline] - solved)
+            rows.append({"method": method, "against": baseline, "wins": wins,
+                         "losses": losses, "sign_test_p": sign_test(wins, losses)})  # fmt: skip
+    return rows
+
+
+def paired_markdown(rows: list[dict[str, Any]]) -> str:
+    body = [[r["method"], r["against"], f"+{r['wins']} −{r['losses']}",
+             f"{r['sign_test_p']:.3f}"] for r in rows]  # fmt: skip
+    return bench.markdown_table(["method", "against", "paired", "sign test p"], body)
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     header = ["method", "solved", "of N", "share", "unique", "re-checked", "policy ms/call",
               "policy share of time", "expansions/s", "states skipped"]  # fmt: skip
@@ -379,6 +412,7 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
     results: dict[str, list[dict[str, Any]]] = {}
     raw: dict[str, list[dict[str, Any]]] = {}
     run_dates: dict[str, dict[str, str]] = {}
+    paired: dict[str, list[dict[str, Any]]] = {}
     for set_name, theorems in sets.items():
         runs = []
         run_dates[set_name] = {}
@@ -415,6 +449,7 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
             append_progress(progress, record)
         confirmed = await recheck(runs, theorems, args.concurrency)
         results[set_name] = summary_rows(runs, len(theorems), confirmed)
+        paired[set_name] = paired_rows(runs, (MODEL_FREE, "ce"))
         raw[set_name] = [asdict(run) for run in runs]
         console.print(
             f"{set_name}: " + ", ".join(f"{r['method']} {r['solved']}" for r in results[set_name]),
@@ -424,6 +459,7 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": here,
         "run_dates": run_dates,
+        "paired": paired,
         "coq": coq_version(),
         "versions": versions(),
         "budget_s": args.budget,
@@ -470,6 +506,14 @@ def write_markdown(path: Path, meta: dict[str, Any], results: dict[str, list]) -
     ]
     for set_name, rows in results.items():
         lines += [f"## {set_name} ({len(meta['sets'][set_name])} theorems)", "", markdown(rows), ""]
+        if meta["paired"].get(set_name):
+            lines += [
+                "Paired on the same theorems (wins: proved by the method only; losses: by the "
+                "other only):",
+                "",
+                paired_markdown(meta["paired"][set_name]),
+                "",
+            ]
     lines += ["## Checkpoints", ""]
     for name, c in meta["checkpoints"].items():
         recipe = c["recipe"] or {}

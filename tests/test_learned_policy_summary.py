@@ -42,3 +42,17 @@ def test_the_confidence_report_counts_pairs_past_one_over_n_and_what_the_filter_
     assert at64["share_skipped"] == 0.5
     assert at4["mean_weight"] == pytest.approx((0.0036 + 0.98498) / 2, abs=1e-4)
     assert at64["mean_weight"] == pytest.approx(0.71622 / 2, abs=1e-4)
+
+
+def test_paired_counts_and_the_sign_test():
+    """Round 2 against CE in the 2026-12-02 run: +4 −0, two-sided p = 2/16 = 0.125 (the
+    one-sided 0.06 the docs quote); no difference gives p = 1."""
+    from benchmarks.learned_policy import paired_rows, sign_test
+
+    assert sign_test(4, 0) == 0.125 and sign_test(0, 0) == 1.0 and sign_test(3, 3) == 1.0
+    runs = [SimpleNamespace(method="model-free", solved={"a", "b"}),
+            SimpleNamespace(method="ce", solved={"b", "c", "d"})]  # fmt: skip
+    [row] = paired_rows(runs, ["ce"])
+    assert (row["method"], row["wins"], row["losses"]) == ("model-free", 1, 2)
+    assert [r["against"] for r in paired_rows(runs, ["model-free", "ce", "absent"])] == [
+        "model-free", "ce"]  # fmt: skip
