@@ -98,11 +98,18 @@ def checkpoint(directory: Path) -> dict[str, Any]:
         path = directory / name
         return json.loads(path.read_text()) if path.is_file() else None
 
+    recipe = read(RECIPE)
     return {
         "path": str(directory),
         "weights_sha256": file_hash(directory / "model.safetensors"),
-        "recipe": read(RECIPE),
+        "recipe": recipe,
         "built": read(BUILT),
+        # The data manifest: what each file the training read holds now (a path alone would
+        # not say whether it is the same corpus). Entries that are not files (the verified
+        # proofs of a set) have no hash.
+        "data_sha256": {
+            str(data): file_hash(Path(data)) for data in ((recipe or {}).get("data") or [])
+        },
     }
 
 
