@@ -65,14 +65,18 @@ def confidence(logprobs: Sequence[float], ns: Sequence[float], threshold: float)
     }
 
 
-def valid_pairs(corpus: Path, out: Path) -> Path:
-    """The random split's valid pairs, from the corpus's ``pairs.jsonl`` (``prover trace``
-    writes only the train splits to files of their own), into ``out``; the test split's
-    pairs (coqlib test theorems) are never kept."""
-    with (corpus / "pairs.jsonl").open() as rows, out.open("w") as sink:
-        for line in rows:
-            if json.loads(line).get("random") == "valid":
-                sink.write(line)
+def sample_pairs(source: Path, out: Path, count: int, split: str | None = None) -> Path:
+    """``count`` pairs spread evenly over ``source`` (of the random split ``split`` only, if
+    given), into ``out``: the files are in library order, so their first pairs would all be
+    arithmetic. The test split's pairs (coqlib test theorems) are never kept."""
+    with source.open() as rows:
+        lines = [
+            line for line in rows
+            if split is None or json.loads(line).get("random") == split
+        ]  # fmt: skip
+    step = max(len(lines) / count, 1.0)
+    picked = sorted({int(i * step) for i in range(min(count, len(lines)))})
+    out.write_text("".join(lines[i] for i in picked))
     return out
 
 
@@ -99,9 +103,10 @@ def markdown(report: dict[str, Any]) -> str:
         "# How confident the trained models are in the training tactic",
         "",
         f"- date: {report['date']}; machine: {describe(report['machine'])}",
-        f"- pairs: the first {report['count']} pairs of each file that fit the max length "
-        f"({report['max_length'] or 'each model’s training max length'}), prompted as each "
-        f"model was trained; filter threshold {report['threshold']:g}",
+        f"- pairs: {report['count']} spread evenly over each file, of which those that fit the "
+        f"max length ({report['max_length'] or 'each model’s training max length'}) are "
+        f"scored, prompted as each model was trained; filter threshold "
+        f"{report['threshold']:g}",
         "",
     ]
     header = ["model", "nats/token", "mean p", "median p", "p10", "p90"]
@@ -116,7 +121,7 @@ def markdown(report: dict[str, Any]) -> str:
                 continue
             by_n = row["by_n"]
             cells = [name, f"{row['nats_per_token']:.3f}", f"{row['mean_p']:.3f}",
-                     f"{row['median_p']:.4f}", f"{row['p10']:.2g}",
+                     f"{row['median_p']:.2g}", f"{row['p10']:.2g}",
                      f"{row['p90']:.3f}"]  # fmt: skip
             cells += [f"{by_n[f'{n:g}']['share_above_1_over_n']:.1%}" for n in ns]
             cells += [f"{by_n[f'{n:g}']['mean_weight']:.3f}" for n in ns]
@@ -139,7 +144,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", required=True, help="NAME=DIR,NAME=DIR,...")
     parser.add_argument("--corpus", type=Path, required=True, help="`prover trace` output")
-    parser.add_argument("--count", type=int, default=2000, help="pairs per file")
+    parser.add_argument("--count", type=int, default=2000, help="pairs sampled per file")
     parser.add_argument(
         "--max-length", type=int, default=None, help="default: each model's training max length"
     )
@@ -153,9 +158,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     models = parse_models(args.models)
     ns = [float(n) for n in args.n_eff.split(",")]
-    train = args.corpus / "pairs-random-train.jsonl"
     with tempfile.TemporaryDirectory(prefix="dcoprover-confidence-") as work:
-        files = {"train": train, "valid": valid_pairs(args.corpus, Path(work) / "valid.jsonl")}
+        files = {
+            "train": sample_pairs(args.corpus / "pairs-random-train.jsonl",
+                                  Path(work) / "train.jsonl", args.count),
+            "valid": sample_pairs(args.corpus / "pairs.jsonl", Path(work) / "valid.jsonl",
+                                  args.count, split="valid"),
+        }  # fmt: skip
         return measure(args, models, ns, files)
 
 
@@ -170,7 +179,7 @@ def measure(
         "threshold": args.threshold,
         "n_eff": ns,
         "files": {
-            "train": str(files["train"]),
+            "train": str(args.corpus / "pairs-random-train.jsonl"),
             "valid": f"{args.corpus / 'pairs.jsonl'}, random split valid",
         },
         "checkpoints": {name: checkpoint(path) for name, path in models.items()},
@@ -184,7 +193,7 @@ def measure(
             scores = score_pairs(
                 directory,
                 path,
-                args.count,
+                args.count,  # all of the sample that fits
                 args.max_length or recipe.get("max_length", 512),
                 recipe.get("tactic_template", "tactic-state-v1"),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from types import SimpleNamespace
 
@@ -56,3 +57,19 @@ def test_paired_counts_and_the_sign_test():
     assert (row["method"], row["wins"], row["losses"]) == ("model-free", 1, 2)
     assert [r["against"] for r in paired_rows(runs, ["model-free", "ce", "absent"])] == [
         "model-free", "ce"]  # fmt: skip
+
+
+def test_the_confidence_sample_is_spread_over_the_file_and_keeps_only_its_split(tmp_path):
+    """Library order puts all arithmetic first: a sample must reach the end of the file."""
+    from benchmarks.target_confidence import sample_pairs
+
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("".join(
+        json.dumps({"state": f"s{i}", "tactic": "auto.", "random": "valid" if i % 2 else "test"})
+        + "\n" for i in range(20)
+    ))  # fmt: skip
+    picked = [json.loads(line)["state"] for line in
+              sample_pairs(source, tmp_path / "all.jsonl", 4).read_text().splitlines()]  # fmt: skip
+    assert picked == ["s0", "s5", "s10", "s15"]
+    valid = sample_pairs(source, tmp_path / "valid.jsonl", 100, split="valid").read_text()
+    assert len(valid.splitlines()) == 10 and '"test"' not in valid
