@@ -23,8 +23,8 @@ cores, so each method's finished run is appended to ``OUT.runs.jsonl`` as it end
 the code under ``prover/`` and ``search/`` and ``benchmarks/search.py``, search and sampling
 settings, concurrency, versions, the machine's CPU) is read back instead of searched again: a
 killed run loses at most the method in progress, and a run can be finished later, even by
-another session that retrained the same checkpoints at the same paths (training is
-deterministic; the hashes say whether it is the same model). A run with ``error`` rows is
+another session that retrained the same checkpoints at the same paths and got the same
+weights (the hashes say whether it did; not every machine does). A run with ``error`` rows is
 never read back. One process per OUT: two would interleave their records. Run it from the
 repository root::
 
@@ -467,13 +467,13 @@ async def main(args: argparse.Namespace, console: Console) -> Path:
         "machine": here,
         "run_dates": run_dates,
         "paired": paired,
-        "coq": coq_version(),
-        "versions": versions(),
+        "coq": common["coq"],
+        "versions": common["versions"],
         "budget_s": args.budget,
         "search": config.model_dump(mode="json"),
         "sampling": sampling.model_dump(mode="json"),
         "concurrency": args.concurrency,
-        "coqlib_manifest_sha256": manifest_hash(),
+        "coqlib_manifest_sha256": common["manifest"],
         "checkpoints": {name: checkpoint(path) for name, path in models.items()},
         "sets": {name: [t.name for t in theorems] for name, theorems in sets.items()},
     }

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.learned_policy import checkpoint, parse_models
+from benchmarks.learned_policy import bench, checkpoint, parse_models
 from benchmarks.results_files import write_results
 from prover.losses import dco_weight
 from prover.pair_scores import score_pairs
@@ -97,6 +97,19 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _confidence_cells(name: str, row: dict[str, Any], ns: list[float], width: int) -> list[str]:
+    """One model's row of the confidence table (blank where it scored no pairs)."""
+    if not row["pairs"]:
+        return [name, "no pairs"] + [""] * (width - 2)
+    by_n = row["by_n"]
+    cells = [name, f"{row['nats_per_token']:.3f}", f"{row['mean_p']:.3f}",
+             f"{row['median_p']:.2g}", f"{row['p10']:.2g}", f"{row['p90']:.3f}"]  # fmt: skip
+    cells += [f"{by_n[f'{n:g}']['share_above_1_over_n']:.1%}" for n in ns]
+    cells += [f"{by_n[f'{n:g}']['mean_weight']:.3f}" for n in ns]
+    cells += [f"{by_n[f'{n:g}']['share_skipped']:.1%}" for n in ns]
+    return cells
+
+
 def markdown(report: dict[str, Any]) -> str:
     ns = report["n_eff"]
     lines = [
@@ -113,30 +126,17 @@ def markdown(report: dict[str, Any]) -> str:
     header += [f"p > 1/{n:g}" for n in ns] + [f"mean F({n:g})" for n in ns]
     header += [f"skipped at N={n:g}" for n in ns]
     for set_name, rows in report["sets"].items():
-        lines += [f"## {set_name}: `{report['files'][set_name]}`", ""]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for name, row in rows.items():
-            if not row["pairs"]:
-                lines.append(f"| {name} | no pairs |" + " |" * (len(header) - 2))
-                continue
-            by_n = row["by_n"]
-            cells = [name, f"{row['nats_per_token']:.3f}", f"{row['mean_p']:.3f}",
-                     f"{row['median_p']:.2g}", f"{row['p10']:.2g}",
-                     f"{row['p90']:.3f}"]  # fmt: skip
-            cells += [f"{by_n[f'{n:g}']['share_above_1_over_n']:.1%}" for n in ns]
-            cells += [f"{by_n[f'{n:g}']['mean_weight']:.3f}" for n in ns]
-            cells += [f"{by_n[f'{n:g}']['share_skipped']:.1%}" for n in ns]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-    lines += ["## What training logged last", "",
-              "| model | loss | N_eff | steps | mean_target_prob | dropped_fraction |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+        body = [_confidence_cells(name, row, ns, len(header)) for name, row in rows.items()]
+        lines += [f"## {set_name}: `{report['files'][set_name]}`", "",
+                  bench.markdown_table(header, body), ""]  # fmt: skip
+    logged_header = ["model", "loss", "N_eff", "steps", "mean_target_prob", "dropped_fraction"]
+    logged = []
     for name, c in report["checkpoints"].items():
-        recipe, logged = c["recipe"] or {}, report["logged"][name]
-        lines.append(
-            f"| {name} | {recipe.get('loss')} | {recipe.get('n')} | {recipe.get('steps')} | "
-            f"{_number(logged['mean_target_prob'])} | {_number(logged['dropped_fraction'])} |"
-        )
+        recipe, last = c["recipe"] or {}, report["logged"][name]
+        logged.append([name, str(recipe.get("loss")), str(recipe.get("n")),
+                       str(recipe.get("steps")), _number(last["mean_target_prob"]),
+                       _number(last["dropped_fraction"])])  # fmt: skip
+    lines += ["## What training logged last", "", bench.markdown_table(logged_header, logged)]
     return "\n".join(lines) + "\n"
 
 
@@ -151,13 +151,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n-eff", default="4,16,64", help="the N values to report")
     parser.add_argument("--threshold", type=float, default=0.1, help="the filter's threshold")
     parser.add_argument("--out", type=Path, default=RESULTS / "target-confidence.json")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error(f"--count must be at least 1, not {args.count}")
+    try:
+        args.ns = [float(n) for n in args.n_eff.split(",")]
+    except ValueError:
+        parser.error(f"--n-eff must be numbers separated by commas, not {args.n_eff!r}")
+    if any(not n >= 1 for n in args.ns):
+        parser.error(f"--n-eff values must be at least 1 (N samples), not {args.n_eff!r}")
+    for name in ("pairs-random-train.jsonl", "pairs.jsonl"):
+        if not (args.corpus / name).is_file():
+            parser.error(f"--corpus {args.corpus}: no {name} (give a folder `prover trace` wrote)")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     models = parse_models(args.models)
-    ns = [float(n) for n in args.n_eff.split(",")]
+    ns = args.ns
     with tempfile.TemporaryDirectory(prefix="dcoprover-confidence-") as work:
         files = {
             "train": sample_pairs(args.corpus / "pairs-random-train.jsonl",

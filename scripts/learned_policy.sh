@@ -5,8 +5,8 @@
 #   bash scripts/learned_policy.sh SIZE OUT
 #
 # SIZE: tiny (CI: seconds of training, a handful of theorems), cpu (this project's 2-core
-# machines: the 1.1M-parameter model the measured runs use, about 15 min of training each), gpu (one GPU, bf16: the larger model, each
-# training a few minutes). The corpus is read from $CORPUS (default OUT/corpus), traced there
+# machines: the 1.1M-parameter model the measured runs use, about 15 min of training each),
+# gpu (one GPU, bf16: the larger model, each training a few minutes). The corpus is read from $CORPUS (default OUT/corpus), traced there
 # first if it is missing (`prover trace`; for tiny, one stdlib module). Training reads only the
 # corpus's random-split train pairs and, in expert iteration, coqlib train theorems and
 # MiniF2F-Coq valid; the benchmark measures on coqlib test and MiniF2F-Coq test.

@@ -73,3 +73,29 @@ def test_the_confidence_sample_is_spread_over_the_file_and_keeps_only_its_split(
     assert picked == ["s0", "s5", "s10", "s15"]
     valid = sample_pairs(source, tmp_path / "valid.jsonl", 100, split="valid").read_text()
     assert len(valid.splitlines()) == 10 and '"test"' not in valid
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--count", "0"], "--count must be at least 1"),
+        (["--n-eff", "4,x"], "--n-eff must be numbers"),
+        (["--n-eff", "0.5"], "--n-eff values must be at least 1"),
+    ],
+)
+def test_the_confidence_report_refuses_bad_options_in_one_line(tmp_path, capsys, options, message):
+    from benchmarks.target_confidence import parse_args
+
+    (tmp_path / "pairs-random-train.jsonl").write_text("")
+    (tmp_path / "pairs.jsonl").write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--models", "ce=m", "--corpus", str(tmp_path), *options])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_confidence_report_names_a_folder_that_is_not_a_corpus(tmp_path, capsys):
+    from benchmarks.target_confidence import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--models", "ce=m", "--corpus", str(tmp_path)])
+    assert "no pairs-random-train.jsonl" in capsys.readouterr().err
